@@ -1,0 +1,120 @@
+"""Shared fixtures: a CLI runner that surfaces tracebacks, tiny real environments, one sandbox per session."""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def run_cli(*args: str, root: Path | None = None, env: dict[str, str] | None = None,
+            input: str | None = None) -> CliResult:
+    """Run envctl in-process like a user would and return what they would see.
+
+    An exception that escapes the CLI's error boundary is re-raised, so a traceback never hides behind an exit
+    code of 1.
+    """
+    from typer.testing import CliRunner
+
+    from envctl.cli import app
+
+    argv = list(args)
+    if root is not None:
+        argv = ["--root", str(root), *argv]
+    runner = CliRunner()
+    result = runner.invoke(app, argv, env=env, input=input, catch_exceptions=True)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return CliResult(result.exit_code, result.stdout, result.stderr)
+
+
+def run_cli_process(*args: str, root: Path, env: dict[str, str] | None = None,
+                    timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run envctl as its own process (for signals, locks between processes and the console script)."""
+    full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    return subprocess.run([sys.executable, "-m", "envctl", "--root", str(root), *args], env=full_env,
+                          capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def write_script(path: Path, body: str) -> Path:
+    """A tiny real bash script, executable."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("#!/usr/bin/env bash\nset -euo pipefail\n" + textwrap.dedent(body).lstrip("\n"))
+    path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return path
+
+
+def make_env(root: Path, name: str, env_yaml: str, components: dict[str, dict[str, str]] | None = None) -> Path:
+    """Write ``environments/<name>/env.yaml`` and, per component, ``{script file name: body}``."""
+    env_dir = root / "environments" / name
+    env_dir.mkdir(parents=True, exist_ok=True)
+    (env_dir / "env.yaml").write_text(textwrap.dedent(env_yaml).lstrip("\n"))
+    for comp, scripts in (components or {}).items():
+        for filename, body in scripts.items():
+            write_script(env_dir / comp / filename, body)
+    return env_dir
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def sandbox_endpoint() -> Iterator[str]:
+    """One moto server for the whole test session, reached over HTTP like the scripts reach it."""
+    port = _free_port()
+    env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(url + "/moto-api/data.json", timeout=1).read()
+            break
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise RuntimeError("the test sandbox (moto server) did not start") from None
+            time.sleep(0.1)
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture
+def aws(sandbox_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A clean sandbox for this test (moto's own reset endpoint), with the process pointed at it."""
+    req = urllib.request.Request(sandbox_endpoint + "/moto-api/reset", method="POST", data=b"")
+    urllib.request.urlopen(req, timeout=10).read()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", sandbox_endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    yield sandbox_endpoint
