@@ -1,0 +1,59 @@
+"""The envctl command line: typer apps, one module per command group, one error boundary.
+
+Nothing here imports boto3 or moto at module level: ``envctl --help`` must start fast.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+
+from envctl import __version__
+from envctl.cli.common import CliContext, EnvctlGroup
+
+app = typer.Typer(
+    name="envctl",
+    help="Ephemeral AWS environments as reviewed script pairs: up in dependency order, asleep overnight, "
+    "down to $0 (proven).",
+    cls=EnvctlGroup,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"envctl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _global(
+    ctx: typer.Context,
+    root: Path | None = typer.Option(None, "--root", help="Project root (the folder holding environments/). "
+                                     "Default: ENVCTL_ROOT, else the nearest such folder upward.",
+                                     show_default=False),
+    debug: bool = typer.Option(False, "--debug", help="Show the traceback of an error."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    ctx.obj = CliContext(root_option=str(root) if root else os.environ.get("ENVCTL_ROOT") or None, debug=debug)
+
+
+def _register_commands() -> None:
+    from envctl.cli import inspect
+
+    for module in (inspect,):
+        module.register(app)
+
+
+_register_commands()
+
+
+def main() -> None:
+    """Console entry point."""
+    app()
