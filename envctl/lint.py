@@ -1,0 +1,528 @@
+"""lint: the script-pair contract, checked by the tool instead of remembered by people.
+
+Errors (``envctl lint`` exits 2, and every mutating command refuses to start): a component without both halves
+of its pair; a script that is missing, not executable or without a shebang; anything pinned to ``latest``; a
+value shaped like an AWS access key or secret key. Warnings: no ``set -euo pipefail``; ``|| true``; an
+``aws ... create-*`` / ``run-instances`` call that does not pass the environment's tags. shellcheck's findings
+are added as warnings when shellcheck is installed.
+
+A warning (never an error) can be silenced on its line with a trailing ``# envctl-lint: disable=RULE[,RULE]``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from envctl.errors import RefusedError
+
+if TYPE_CHECKING:
+    from envctl.registry import Environment
+
+Severity = Literal["error", "warning"]
+
+# Rule names, as printed.
+INCOMPLETE_PAIR = "incomplete-pair"
+MISSING_SCRIPT = "missing-script"
+NOT_EXECUTABLE = "not-executable"
+NO_SHEBANG = "no-shebang"
+PINNED_LATEST = "pinned-latest"
+AWS_ACCESS_KEY = "aws-access-key"
+AWS_SECRET_KEY = "aws-secret-key"
+NO_STRICT_MODE = "no-strict-mode"
+SWALLOWED_FAILURE = "swallowed-failure"
+UNTAGGED_CREATE = "untagged-create"
+CONFIG = "config"
+
+WARNING_RULES = frozenset({NO_STRICT_MODE, SWALLOWED_FAILURE, UNTAGGED_CREATE})
+
+SHELLCHECK_MISSING = ("shellcheck is not installed; its checks were skipped "
+                      "(Debian/Ubuntu: apt-get install shellcheck)")
+
+_MAX_SCANNED_BYTES = 1_000_000
+_SHELLS = ("sh", "bash", "dash", "zsh", "ksh")
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    """One problem, rendered as ``file:line: rule: message``. ``line`` 0: the whole file or folder."""
+
+    file: Path
+    line: int
+    rule: str
+    severity: Severity
+    message: str
+
+    def render(self, relative_to: Path | None = None) -> str:
+        return f"{_display(self.file, relative_to)}:{self.line}: {self.rule}: {self.message}"
+
+    def __str__(self) -> str:
+        return self.render()
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+
+def _display(path: Path, relative_to: Path | None) -> str:
+    if relative_to is not None:
+        try:
+            return str(path.resolve().relative_to(relative_to.resolve()))
+        except ValueError:
+            pass
+    return str(path)
+
+
+# ---------------------------------------------------------------- patterns
+
+# ``nginx:latest``, ``"${IMAGE}:latest"``, ``public.ecr.aws/x/y:latest-alpine``
+_LATEST_TAG = re.compile(r"(?<=[\w}\]\"'./-]):latest(?![\w.])")
+# ``--version latest``, ``--kubernetes-version=latest``, ``--image-tag 'latest'``
+_LATEST_OPTION = re.compile(r"--[\w-]*(?:version|tag)(?:=|\s+)[\"']?latest(?![\w.-])", re.IGNORECASE)
+# ``foo@latest`` (npm, go install, GitHub Actions)
+_LATEST_AT = re.compile(r"(?<=\S)@latest(?![\w.-])")
+# ``K8S_VERSION=latest``, ``version: latest``, ``image_tag: "latest"``
+_LATEST_ASSIGN = re.compile(r"(?:version|tag)[\"']?\s*[:=]\s*[\"']?latest(?![\w.-])", re.IGNORECASE)
+_LATEST_PATTERNS = (_LATEST_TAG, _LATEST_OPTION, _LATEST_AT, _LATEST_ASSIGN)
+
+ACCESS_KEY_ID = re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])")
+# A secret-ish AWS key name (aws_secret_access_key, AWS_SECRET_ACCESS_KEY, SecretAccessKey, secret_key, ...),
+# then '=', ':' or blanks, then a 40-character secret.
+SECRET_KEY_NAME = r"(?:aws_?)?secret_?(?:access_?)?key"
+SECRET_ACCESS_KEY = re.compile(
+    r"(?P<name>" + SECRET_KEY_NAME + r")[\"']?(?:\s*[:=]\s*|\s+)[\"']?"
+    r"(?P<value>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])",
+    re.IGNORECASE)
+
+_STRICT_FLAGS = frozenset({"e", "u", "pipefail"})
+_SWALLOW = re.compile(r"\|\|\s*(?:true|:)(?=\s*(?:$|[;&|)#]))")
+_DISABLE = re.compile(r"#\s*envctl-lint:\s*disable=([\w,/-]+)")
+_AWS_CALL = re.compile(r"(?:^|(?<=[\s;|&(`]))aws(?=\s)")
+_CREATE_OP = re.compile(r"(?:^|\s)(create-[a-z0-9-]+|run-instances)(?=\s|$)")
+_TAG_OPTION = re.compile(r"--(?:tags|tag-specifications|tagging)\b")
+# Calls that cannot take tags at all, and those whose tags go on with a follow-up call.
+_NO_TAGS = frozenset({
+    "create-tags", "create-route", "create-access-key", "create-login-profile", "create-policy-version",
+    "create-alias", "create-log-stream", "create-network-acl-entry", "create-service-linked-role",
+    "create-invalidation", "create-export-task", "create-token", "create-presigned-url",
+    "create-multipart-upload",
+})
+_TAGGED_LATER = {"create-bucket": "put-bucket-tagging", "create-hosted-zone": "change-tags-for-resource"}
+
+
+# ---------------------------------------------------------------- one script
+
+
+def lint_script(path: Path) -> list[Finding]:
+    """Every finding of one script file (shellcheck excluded: see :func:`shellcheck`)."""
+    if not path.exists():
+        return [Finding(path, 0, MISSING_SCRIPT, "error", "script not found")]
+    if not path.is_file():
+        return [Finding(path, 0, MISSING_SCRIPT, "error", "not a regular file")]
+    findings: list[Finding] = []
+    if not os.access(path, os.X_OK):
+        findings.append(Finding(path, 1, NOT_EXECUTABLE, "error", f"not executable (chmod +x {path.name})"))
+    text = _read_text(path)
+    if text is None:
+        return findings
+    lines = text.splitlines()
+    first = lines[0] if lines else ""
+    if not first.startswith("#!"):
+        findings.append(Finding(path, 1, NO_SHEBANG, "error",
+                                "no shebang on the first line (start with #!/usr/bin/env bash)"))
+    findings += scan_text(path, text)
+    if is_shell(path, first):
+        findings += _shell_warnings(path, lines)
+    return sorted(findings)
+
+
+def scan_text(path: Path, text: str) -> list[Finding]:
+    """The errors any file can hold, script or not: ``latest`` pins and AWS credentials."""
+    findings: list[Finding] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        code = strip_comment(line)
+        for pattern in _LATEST_PATTERNS:
+            match = pattern.search(code)
+            if match:
+                findings.append(Finding(path, number, PINNED_LATEST, "error",
+                                        f"'{_word_at(code, match)}' is pinned to latest; pin a version"))
+                break
+        # Credentials are found in comments too: a key in a comment is still a leaked key.
+        for match in ACCESS_KEY_ID.finditer(line):
+            if not match.group(0).endswith("EXAMPLE"):
+                findings.append(Finding(path, number, AWS_ACCESS_KEY, "error",
+                                        f"an AWS access key id ({match.group(0)[:4]}...); remove it and "
+                                        "rotate the key"))
+        for match in SECRET_ACCESS_KEY.finditer(line):
+            if not _is_example(match.group("value")):
+                findings.append(Finding(path, number, AWS_SECRET_KEY, "error",
+                                        f"an AWS secret access key assigned to {match.group('name')}; "
+                                        "remove it and rotate the key"))
+    return findings
+
+
+def _word_at(text: str, match: re.Match[str]) -> str:
+    start = max(text.rfind(" ", 0, match.start()) + 1, 0)
+    end = text.find(" ", match.end())
+    word = text[start:end if end >= 0 else len(text)].strip("\"'")
+    return word if len(word) <= 80 else match.group(0).strip()
+
+
+def _is_example(value: str) -> bool:
+    return value.endswith(("EXAMPLE", "EXAMPLEKEY"))
+
+
+def is_shell(path: Path, first_line: str | None = None) -> bool:
+    """A shell script: a sh/bash/... shebang, or a ``.sh`` file without one."""
+    if first_line is None:
+        text = _read_text(path) or ""
+        first_line = text.splitlines()[0] if text else ""
+    if first_line.startswith("#!"):
+        words = first_line[2:].split()
+        if words and Path(words[0]).name == "env":
+            words = [w for w in words[1:] if not w.startswith("-")]
+        return bool(words) and Path(words[0]).name in _SHELLS
+    return path.suffix == ".sh"
+
+
+def strip_comment(line: str) -> str:
+    """The line without its shell/YAML comment (a ``#`` at the start or after a blank, outside quotes)."""
+    quote = ""
+    for i, ch in enumerate(line):
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "#" and (i == 0 or line[i - 1].isspace()):
+            return line[:i]
+    return line
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        data = path.read_bytes()[:_MAX_SCANNED_BYTES]
+    except OSError:
+        return None
+    if b"\0" in data:
+        return None
+    return data.decode("utf-8", errors="replace")
+
+
+# ---------------------------------------------------------------- shell warnings
+
+
+def _shell_warnings(path: Path, lines: list[str]) -> list[Finding]:
+    findings: list[Finding] = []
+    if not _has_strict_mode(lines):
+        findings.append(Finding(path, 1, NO_STRICT_MODE, "warning",
+                                "no 'set -euo pipefail': a failing command would not stop the script"))
+    for number, line in enumerate(lines, start=1):
+        if _SWALLOW.search(strip_comment(line)):
+            findings.append(Finding(path, number, SWALLOWED_FAILURE, "warning",
+                                    "'|| true' swallows the failure; test for the case you expect instead"))
+    findings += _untagged_creates(path, lines)
+    return _apply_disables(findings, lines)
+
+
+def _has_strict_mode(lines: list[str]) -> bool:
+    flags: set[str] = set()
+    for line in lines:
+        words = strip_comment(line).replace(";", " ; ").split()
+        for i, word in enumerate(words):
+            if word != "set" or (i and words[i - 1] not in (";", "&&", "then", "do")):
+                continue
+            j = i + 1
+            while j < len(words) and words[j].startswith("-"):
+                opt = words[j]
+                if opt == "-o" and j + 1 < len(words):
+                    flags.add({"errexit": "e", "nounset": "u"}.get(words[j + 1], words[j + 1]))
+                    j += 2
+                    continue
+                letters = opt[1:]
+                flags.update(letters.replace("o", ""))
+                if letters.endswith("o") and j + 1 < len(words):
+                    flags.add(words[j + 1])
+                    j += 1
+                j += 1
+    return flags >= _STRICT_FLAGS
+
+
+def logical_lines(lines: Sequence[str]) -> list[tuple[int, str]]:
+    """Lines joined across backslash continuations, each with the number of its first line; comments gone."""
+    result: list[tuple[int, str]] = []
+    start, parts = 0, list[str]()
+    for number, raw in enumerate(lines, start=1):
+        code = strip_comment(raw)
+        if not parts:
+            start = number
+        if code.rstrip().endswith("\\"):
+            parts.append(code.rstrip()[:-1])
+            continue
+        parts.append(code)
+        result.append((start, " ".join(parts)))
+        parts = []
+    if parts:
+        result.append((start, " ".join(parts)))
+    return result
+
+
+def _command_at(text: str, start: int) -> str:
+    """The simple command starting at ``start``: up to an unquoted ``; | & )`` at its own nesting level."""
+    quote, depth = "", 0
+    i = start
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == quote:
+                quote = ""
+            elif ch == "\\" and quote == '"':
+                i += 1
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            if depth == 0:
+                break
+            depth -= 1
+        elif ch in ";|&" and depth == 0:
+            break
+        i += 1
+    return text[start:i]
+
+
+def _tag_variables(logical: list[tuple[int, str]]) -> set[str]:
+    """Variables whose value is built from the tags (``TAGSPEC=$(jq ... <<<"$ENVCTL_TAGS_JSON")``)."""
+    assign = re.compile(r"(?:^|[\s;])(?:local\s+|export\s+|readonly\s+)?([A-Za-z_]\w*)=(.*)")
+    names: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for _, text in logical:
+            for match in assign.finditer(text):
+                name, value = match.group(1), match.group(2)
+                # ``VPC=$(aws ec2 create-vpc --tag-specifications "$TAGSPEC" ...)`` holds an id, not tags.
+                if name not in names and _AWS_CALL.search(value) is None and _mentions_tags(value, names):
+                    names.add(name)
+                    changed = True
+    return names
+
+
+def _mentions_tags(text: str, tag_vars: Iterable[str]) -> bool:
+    if "ENVCTL_TAGS_" in text:
+        return True
+    return any(re.search(r"\$\{?" + re.escape(v) + r"\b", text) for v in tag_vars)
+
+
+def _untagged_creates(path: Path, lines: list[str]) -> list[Finding]:
+    logical = logical_lines(lines)
+    tag_vars = _tag_variables(logical)
+    whole = "\n".join(text for _, text in logical)
+    findings = []
+    for number, text in logical:
+        for call in _AWS_CALL.finditer(text):
+            command = _command_at(text, call.start())
+            op = _CREATE_OP.search(command)
+            if not op or op.group(1) in _NO_TAGS:
+                continue
+            name = op.group(1)
+            later = _TAGGED_LATER.get(name)
+            if later:
+                if any(later in c and _mentions_tags(c, tag_vars) for c in whole.split("\n")):
+                    continue
+                hint = f"tag it with '{later}' and $ENVCTL_TAGS_*"
+            else:
+                if _mentions_tags(command, tag_vars) or (
+                        _TAG_OPTION.search(command) and "envctl" in command.lower()):
+                    continue
+                hint = "pass the environment's tags ($ENVCTL_TAGS_JSON, _CLI or _KV)"
+            findings.append(Finding(path, number, UNTAGGED_CREATE, "warning",
+                                    f"'aws ... {name}' without the environment's tags: {hint}; envctl finds "
+                                    "leftovers by these tags"))
+    return findings
+
+
+def _apply_disables(findings: list[Finding], lines: list[str]) -> list[Finding]:
+    kept = []
+    for finding in findings:
+        line = lines[finding.line - 1] if 0 < finding.line <= len(lines) else ""
+        match = _DISABLE.search(line)
+        if match and finding.rule in match.group(1).split(",") and finding.rule in WARNING_RULES:
+            continue
+        kept.append(finding)
+    return kept
+
+
+# ---------------------------------------------------------------- shellcheck
+
+
+def shellcheck_available() -> bool:
+    return shutil.which("shellcheck") is not None
+
+
+def shellcheck(paths: Sequence[Path]) -> list[Finding]:
+    """shellcheck's findings on ``paths`` as warnings (rule ``shellcheck/SCxxxx``); [] when not installed."""
+    exe = shutil.which("shellcheck")
+    if exe is None or not paths:
+        return []
+    try:
+        proc = subprocess.run([exe, "--format=json1", "--external-sources", *map(str, paths)],
+                              capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+                              check=False)
+        comments = json.loads(proc.stdout or "{}").get("comments", [])
+    except (OSError, subprocess.TimeoutExpired, json.JSONDecodeError):
+        return []
+    by_name = {str(p): p for p in paths}
+    return [Finding(by_name.get(c["file"], Path(c["file"])), int(c["line"]), f"shellcheck/SC{c['code']}",
+                    "warning", f"{c['message']} ({c['level']})") for c in comments]
+
+
+# ---------------------------------------------------------------- an environment
+
+
+def environment_files(env: Environment) -> tuple[list[Path], list[Path]]:
+    """(the scripts of every component, every other text file in the component folders), without repeats."""
+    scripts: dict[Path, None] = {}
+    for component in env.components.values():
+        for path in component.scripts.all().values():
+            scripts[path] = None
+    others: dict[Path, None] = {}
+    for component in env.components.values():
+        if not component.dir.is_dir():
+            continue
+        for path in sorted(component.dir.rglob("*")):
+            if path.is_file() and path not in scripts and ".envctl" not in path.parts:
+                others[path] = None
+    return list(scripts), list(others)
+
+
+def lint_environment(env: Environment, *, use_shellcheck: bool = True) -> list[Finding]:
+    """Every finding of an environment: its env.yaml, every script of every component, the files beside."""
+    findings: list[Finding] = []
+    for name, component in env.components.items():
+        for action in ("install", "delete"):
+            if component.scripts.for_action(action) is None:
+                findings.append(Finding(env.file, 0, INCOMPLETE_PAIR, "error",
+                                        f"component '{name}' has no {action} script"))
+    env_text = _read_text(env.file)
+    if env_text is not None:
+        findings += scan_text(env.file, env_text)
+    scripts, others = environment_files(env)
+    for path in scripts:
+        findings += lint_script(path)
+    for path in others:
+        text = _read_text(path)
+        if text is not None:
+            findings += scan_text(path, text)
+    if use_shellcheck:
+        findings += shellcheck([p for p in scripts if p.is_file() and is_shell(p)])
+    return sorted(set(findings))
+
+
+def errors(findings: Iterable[Finding]) -> list[Finding]:
+    return [f for f in findings if f.is_error]
+
+
+def require_lint_clean(env: Environment) -> list[Finding]:
+    """Refuse (exit 2, nothing run) when the environment has lint errors; return its warnings.
+
+    shellcheck is not run here: its findings are warnings only, and this runs before every mutating command.
+    """
+    findings = lint_environment(env, use_shellcheck=False)
+    bad = errors(findings)
+    if bad:
+        listing = "\n".join("  " + f.render(env.root) for f in bad)
+        raise RefusedError(f"environment '{env.name}' has {len(bad)} lint error(s); nothing was run:\n"
+                           f"{listing}",
+                           hint=f"fix them, then check with: envctl lint {env.name}")
+    return [f for f in findings if not f.is_error]
+
+
+# ---------------------------------------------------------------- by name, also when env.yaml is refused
+
+_ACTION_GLOBS = {"install": ("install-*.sh", "create-*.sh"), "delete": ("delete-*.sh",),
+                 "update": ("update-*.sh",), "sleep": ("sleep-*.sh",), "wake": ("wake-*.sh",)}
+
+
+def lint_component_dir(folder: Path, *, install: str | None = None,
+                       delete: str | None = None) -> list[Finding]:
+    """Lint a component folder straight from disk, finding its scripts by name (``install:``/``delete:`` win).
+
+    Used when env.yaml itself does not load, so that every problem is reported at once, not one per run.
+    """
+    if not folder.is_dir():
+        return [Finding(folder, 0, MISSING_SCRIPT, "error", "component folder not found")]
+    findings: list[Finding] = []
+    scripts: list[Path] = []
+    explicit = {"install": install, "delete": delete}
+    for action, globs in _ACTION_GLOBS.items():
+        named = explicit.get(action)
+        found = [folder / named] if named else sorted({p for g in globs for p in folder.glob(g)})
+        if not found and action in explicit:
+            findings.append(Finding(folder, 0, INCOMPLETE_PAIR, "error",
+                                    f"no {action} script ({' or '.join(globs)})"))
+        scripts += found
+    for path in scripts:
+        findings += lint_script(path)
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and path not in scripts:
+            text = _read_text(path)
+            if text is not None:
+                findings += scan_text(path, text)
+    return findings
+
+
+def lint_named(root: Path, name: str, *, use_shellcheck: bool = True) -> list[Finding]:
+    """Lint environment ``name`` under ``root``. When its env.yaml is refused, report that as an error and
+    still lint what can be found on disk."""
+    from envctl.errors import ConfigError
+    from envctl.registry import load_environment
+
+    try:
+        env = load_environment(root, name)
+    except ConfigError as err:
+        file = Path(err.file)
+        prefix = str(file) + (f":{err.line}" if err.line is not None else "") + ": "
+        message = err.message[len(prefix):] if err.message.startswith(prefix) else err.message
+        config = Finding(file, err.line or 0, CONFIG, "error", message)
+        return sorted({config, *_lint_raw(root / "environments" / name, use_shellcheck=use_shellcheck)})
+    return lint_environment(env, use_shellcheck=use_shellcheck)
+
+
+def _lint_raw(env_dir: Path, *, use_shellcheck: bool) -> list[Finding]:
+    import yaml
+
+    env_file = env_dir / "env.yaml"
+    findings: list[Finding] = []
+    text = _read_text(env_file)
+    if text is None:
+        return findings
+    findings += scan_text(env_file, text)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return findings
+    components = data.get("components") if isinstance(data, dict) else None
+    if not isinstance(components, dict):
+        return findings
+    root = env_dir.parent.parent.resolve()
+    for name, spec in components.items():
+        spec = spec if isinstance(spec, dict) else {}
+        folder = (env_dir / str(spec.get("dir") or name)).resolve()
+        if not folder.is_relative_to(root):
+            continue
+        install, delete = spec.get("install"), spec.get("delete")
+        findings += lint_component_dir(folder, install=install if isinstance(install, str) else None,
+                                       delete=delete if isinstance(delete, str) else None)
+    if use_shellcheck:
+        shell = sorted({f.file for f in findings} | set(env_dir.rglob("*.sh")))
+        findings += shellcheck([p for p in shell if p.is_file() and p.suffix == ".sh" and is_shell(p)])
+    return findings
