@@ -1,0 +1,124 @@
+"""lint: every rule of the script-pair contract, with a case that fires and one that does not."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from envctl.lint import Finding, lint_script, shellcheck
+
+HEAD = "#!/usr/bin/env bash\nset -euo pipefail\n"
+REAL_KEY = "AKIA" + "1234567890ABCDEF"           # split so that this file itself is not secret-shaped
+REAL_SECRET = "Zx9mQ2vLr8Tn4Wp6Yb1Kd3Hf5Gj7Sc0Ae2Uo4Ii6"
+
+
+def write(tmp_path: Path, body: str, *, name: str = "install-x.sh", head: str = HEAD, mode: int = 0o755) -> Path:
+    path = tmp_path / name
+    path.write_text(head + body)
+    path.chmod(mode)
+    return path
+
+
+def rules(findings: list[Finding]) -> set[str]:
+    return {f.rule for f in findings}
+
+
+# rule, body that fires, body that does not
+CASES = [
+    ("pinned-latest", "docker pull nginx:latest\n", "docker pull nginx:1.27.2\n"),
+    ("pinned-latest", 'docker run "${IMAGE}:latest"\n', 'docker run "${IMAGE}:${TAG}"\n'),
+    ("pinned-latest", "helm upgrade --install x chart --version latest\n",
+     "helm upgrade --install x chart --version 1.2.3\n"),
+    ("pinned-latest", "eksctl create cluster --kubernetes-version=latest\n",
+     "eksctl create cluster --kubernetes-version=1.31\n"),
+    ("pinned-latest", "npm install -g cdk@latest\n", "npm install -g cdk@2.150.0\n"),
+    ("pinned-latest", "go install example.com/tool@latest\n", "go install example.com/tool@v1.4.0\n"),
+    ("pinned-latest", "K8S_VERSION=latest\n", "LATEST_AMI=ami-0123456789abcdef0  # never :latest here\n"),
+    ("pinned-latest", "image=repo/app:latest-alpine\n",
+     "aws ssm get-parameter --name /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64\n"),
+    ("aws-access-key", f"export AWS_ACCESS_KEY_ID={REAL_KEY}\n", "export AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\n"),
+    ("aws-access-key", f"# old key: {REAL_KEY}\n", "echo AKIA-is-a-prefix ASIA\n"),
+    ("aws-secret-key", f"export AWS_SECRET_ACCESS_KEY={REAL_SECRET}\n",
+     "export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n"),
+    ("aws-secret-key", f"aws configure set aws_secret_access_key {REAL_SECRET}\n",
+     'aws configure set aws_secret_access_key "$FROM_VAULT"\n'),
+    ("aws-secret-key", f'echo \'{{"SecretAccessKey": "{REAL_SECRET}"}}\'\n',
+     "COMMIT=3f786850e387550fdab836ed7e6dc881de3fd80f\n"),
+    ("swallowed-failure", "aws ec2 delete-vpc --vpc-id x || true\n",
+     'aws ec2 delete-vpc --vpc-id x || { echo "delete failed" >&2; exit 1; }\n'),
+    ("swallowed-failure", "rm -f x || :\n", "true  # || true in a comment is fine\n"),
+    ("untagged-create", "aws ec2 create-vpc --cidr-block 10.0.0.0/16\n",
+     "aws ec2 create-vpc --cidr-block 10.0.0.0/16 \\\n"
+     "  --tag-specifications \"[{\\\"ResourceType\\\":\\\"vpc\\\",\\\"Tags\\\":$ENVCTL_TAGS_JSON}]\"\n"),
+    ("untagged-create", "aws ec2 run-instances --image-id ami-1 \\\n  --instance-type t3.micro\n",
+     'TAGSPEC="$(jq -c \'[{ResourceType:"instance",Tags:.}]\' <<<"$ENVCTL_TAGS_JSON")"\n'
+     'aws ec2 run-instances --image-id ami-1 \\\n  --instance-type t3.micro \\\n'
+     '  --tag-specifications "$TAGSPEC"\n'),
+    ("untagged-create", 'VPC=$(aws ec2 create-vpc --tag-specifications "$TS" --output text)\n',
+     'aws logs create-log-group --log-group-name x --tags "$ENVCTL_TAGS_KV"\n'),
+    ("untagged-create", "aws s3api create-bucket --bucket b\n",
+     "aws s3api create-bucket --bucket b\n"
+     'aws s3api put-bucket-tagging --bucket b --tagging "{\\"TagSet\\": $ENVCTL_TAGS_JSON}"\n'),
+    ("untagged-create", "aws eks create-cluster --name c --role-arn r\n",
+     "aws ec2 create-route --route-table-id r --destination-cidr-block 0.0.0.0/0 --gateway-id g\n"),
+    ("untagged-create", "aws rds create-db-instance --db-instance-identifier d\n",
+     "aws rds create-db-instance --db-instance-identifier d --tags $ENVCTL_TAGS_CLI\n"),
+]
+
+
+@pytest.mark.parametrize("rule, fires, passes", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+def test_rule_fires_and_does_not(tmp_path: Path, rule: str, fires: str, passes: str) -> None:
+    hit = lint_script(write(tmp_path, fires, name="fires.sh"))
+    assert rule in rules(hit), hit
+    miss = lint_script(write(tmp_path, passes, name="passes.sh"))
+    assert rule not in rules(miss), miss
+
+
+def test_finding_renders_file_line_rule_message(tmp_path: Path) -> None:
+    path = write(tmp_path, "echo ok\ndocker pull nginx:latest\n")
+    [finding] = lint_script(path)
+    assert finding.severity == "error"
+    assert finding.render() == f"{path}:4: pinned-latest: 'nginx:latest' is pinned to latest; pin a version"
+    assert finding.render(tmp_path) == "install-x.sh:4: pinned-latest: 'nginx:latest' is pinned to latest; pin a version"
+
+
+@pytest.mark.parametrize("head, fires", [
+    ("#!/usr/bin/env bash\n", True),
+    ("#!/bin/bash\nset -eu\n", True),
+    ("#!/usr/bin/env bash\nset -euo pipefail\n", False),
+    ("#!/bin/bash\nset -Eeuo pipefail\n", False),
+    ("#!/bin/bash\nset -e -u -o pipefail\n", False),
+    ("#!/bin/bash\nset -o errexit -o nounset -o pipefail\n", False),
+    ("#!/bin/bash\n# set -euo pipefail\n", True),
+    ("#!/usr/bin/env python3\n", False),  # not a shell script
+])
+def test_strict_mode(tmp_path: Path, head: str, fires: bool) -> None:
+    found = rules(lint_script(write(tmp_path, "echo hi\n", head=head)))
+    assert ("no-strict-mode" in found) is fires
+
+
+def test_missing_not_executable_and_no_shebang(tmp_path: Path) -> None:
+    assert rules(lint_script(tmp_path / "install-nothing.sh")) == {"missing-script"}
+    plain = write(tmp_path, "echo hi\n", head="set -euo pipefail\n", mode=0o644)
+    assert rules(lint_script(plain)) == {"not-executable", "no-shebang"}
+    assert all(f.severity == "error" for f in lint_script(plain))
+    good = write(tmp_path, "echo hi\n", name="good.sh")
+    assert lint_script(good) == []
+
+
+def test_warnings_can_be_disabled_on_their_line_but_errors_cannot(tmp_path: Path) -> None:
+    path = write(tmp_path, "aws ec2 delete-vpc --vpc-id x || true  # envctl-lint: disable=swallowed-failure\n"
+                           "docker pull nginx:latest  # envctl-lint: disable=pinned-latest\n")
+    assert rules(lint_script(path)) == {"pinned-latest"}
+
+
+@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed")
+def test_shellcheck_findings_are_warnings(tmp_path: Path) -> None:
+    fires = write(tmp_path, 'for f in $(ls); do echo $f; done\n', name="fires.sh")
+    found = shellcheck([fires])
+    assert found and all(f.severity == "warning" and f.rule.startswith("shellcheck/SC") for f in found)
+    assert "shellcheck/SC2045" in rules(found)
+    passes = write(tmp_path, 'for f in ./*; do echo "$f"; done\n', name="passes.sh")
+    assert shellcheck([passes]) == []
