@@ -14,7 +14,8 @@ REAL_KEY = "AKIA" + "1234567890ABCDEF"           # split so that this file itsel
 REAL_SECRET = "Zx9mQ2vLr8Tn4Wp6Yb1Kd3Hf5Gj7Sc0Ae2Uo4Ii6"
 
 
-def write(tmp_path: Path, body: str, *, name: str = "install-x.sh", head: str = HEAD, mode: int = 0o755) -> Path:
+def write(tmp_path: Path, body: str, *, name: str = "install-x.sh", head: str = HEAD,
+          mode: int = 0o755) -> Path:
     path = tmp_path / name
     path.write_text(head + body)
     path.chmod(mode)
@@ -38,7 +39,8 @@ CASES = [
     ("pinned-latest", "K8S_VERSION=latest\n", "LATEST_AMI=ami-0123456789abcdef0  # never :latest here\n"),
     ("pinned-latest", "image=repo/app:latest-alpine\n",
      "aws ssm get-parameter --name /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64\n"),
-    ("aws-access-key", f"export AWS_ACCESS_KEY_ID={REAL_KEY}\n", "export AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\n"),
+    ("aws-access-key", f"export AWS_ACCESS_KEY_ID={REAL_KEY}\n",
+     "export AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\n"),
     ("aws-access-key", f"# old key: {REAL_KEY}\n", "echo AKIA-is-a-prefix ASIA\n"),
     ("aws-secret-key", f"export AWS_SECRET_ACCESS_KEY={REAL_SECRET}\n",
      "export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n"),
@@ -81,7 +83,8 @@ def test_finding_renders_file_line_rule_message(tmp_path: Path) -> None:
     [finding] = lint_script(path)
     assert finding.severity == "error"
     assert finding.render() == f"{path}:4: pinned-latest: 'nginx:latest' is pinned to latest; pin a version"
-    assert finding.render(tmp_path) == "install-x.sh:4: pinned-latest: 'nginx:latest' is pinned to latest; pin a version"
+    assert finding.render(tmp_path) == ("install-x.sh:4: pinned-latest: 'nginx:latest' is pinned to latest; "
+                                        "pin a version")
 
 
 @pytest.mark.parametrize("head, fires", [
