@@ -1,0 +1,106 @@
+"""The account guard: never act in the wrong AWS account, and never let a sandbox environment reach real AWS.
+
+Called before every mutating command, before anything runs:
+
+- ``target: account`` with ``account_id``: ask STS who the credentials are and refuse on a mismatch (or when
+  STS cannot answer: acting blind is what the guard exists to prevent).
+- ``target: sandbox``: the endpoint the scripts will get must be a local sandbox (a loopback host), never
+  an AWS endpoint.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from envctl.errors import AccountMismatchError, RefusedError
+
+if TYPE_CHECKING:
+    from envctl.registry import Environment
+
+#: ``client_factory(service_name) -> boto3 client``; the seam for another session or endpoint.
+ClientFactory = Callable[[str], Any]
+
+_AWS_DOMAINS = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws", ".aws")
+
+
+def check_account(env: Environment, client_factory: ClientFactory | None = None, *,
+                  sandbox_endpoint: str | None = None) -> None:
+    """Refuse (exit 2, nothing run) when ``env`` would act anywhere but where it is pinned.
+
+    ``sandbox_endpoint``: for ``target: sandbox``, the URL the scripts will be given (the running sandbox's,
+    or the environment's ``endpoint_url``); ``client_factory`` defaults to a boto3 session with the
+    environment's profile and region (and its ``endpoint_url``, if any).
+    """
+    if env.aws.target == "sandbox":
+        check_sandbox_endpoint(env, sandbox_endpoint or env.aws.endpoint_url)
+        return
+    if not env.aws.account_id:
+        return
+    factory = client_factory or default_client_factory(env)
+    actual = caller_account(env, factory)
+    if actual != env.aws.account_id:
+        raise AccountMismatchError(
+            f"refusing to act on environment '{env.name}': it is pinned to AWS account {env.aws.account_id}, "
+            f"but {_credentials(env)} belong to account {actual}; nothing was run",
+            hint="switch to credentials for the pinned account (or fix account_id in "
+                 f"{env.file}) and run again")
+
+
+def caller_account(env: Environment, client_factory: ClientFactory) -> str:
+    """The account STS says the credentials belong to; a RefusedError when it cannot say."""
+    try:
+        identity = client_factory("sts").get_caller_identity()
+    except Exception as err:  # botocore's errors (no credentials, expired token, no endpoint) share no base
+        raise RefusedError(
+            f"refusing to act on environment '{env.name}': cannot tell which AWS account {_credentials(env)} "
+            f"belong to ({type(err).__name__}: {err}); nothing was run",
+            hint="log in (aws sso login / aws configure) and run again") from None
+    return str(identity["Account"])
+
+
+def check_sandbox_endpoint(env: Environment, endpoint: str | None) -> None:
+    """Refuse unless ``endpoint`` is a loopback URL (the embedded sandbox, or a local emulator)."""
+    if not endpoint:
+        raise RefusedError(f"refusing to act on environment '{env.name}': it targets the sandbox but no "
+                           "sandbox endpoint is known; nothing was run",
+                           hint="start it with: envctl sandbox start")
+    host = (urlsplit(endpoint).hostname or "").lower().rstrip(".")
+    if host.endswith(_AWS_DOMAINS) or host in ("amazonaws.com", "aws"):
+        raise RefusedError(f"refusing to act on environment '{env.name}': it targets the sandbox, but its "
+                           f"endpoint {endpoint} is real AWS; nothing was run",
+                           hint=f"use a real account with aws.target: account and account_id in {env.file}")
+    if not is_loopback(host):
+        raise RefusedError(f"refusing to act on environment '{env.name}': it targets the sandbox, but its "
+                           f"endpoint {endpoint} is not on this machine (not a loopback address); "
+                           "nothing was run",
+                           hint=f"point aws.endpoint_url in {env.file} at 127.0.0.1 or localhost")
+
+
+def is_loopback(host: str) -> bool:
+    if host in ("localhost", "localhost.localdomain") or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def default_client_factory(env: Environment) -> ClientFactory:
+    """boto3 clients with the environment's profile, region and endpoint (one session for all of them)."""
+    def factory(service: str) -> Any:
+        import boto3
+
+        # Created on the call, so that an unknown profile is reported like any other credentials problem.
+        session = boto3.Session(profile_name=env.aws.profile, region_name=env.region)
+        return session.client(service, endpoint_url=env.aws.endpoint_url)  # None: the usual resolution
+
+    return factory
+
+
+def _credentials(env: Environment) -> str:
+    profile = env.aws.profile or os.environ.get("AWS_PROFILE")
+    return f"the credentials of profile '{profile}'" if profile else "the current credentials (no profile)"
