@@ -29,6 +29,7 @@ LOCK_VERSION = 1
 MAX_DIFF_LINES = 300
 
 Status = Literal["new", "changed", "unchanged", "removed"]
+STATUSES: tuple[Status, ...] = ("new", "changed", "unchanged", "removed")
 
 
 @dataclass(frozen=True)
@@ -51,10 +52,10 @@ def lock_path(env: Environment) -> Path:
 
 def reviewed_files(env: Environment) -> dict[str, Path]:
     """Every file under review, keyed by its path relative to the root: env.yaml and every script."""
-    files = {_relative(env, env.file): env.file}
+    files = {relative_path(env, env.file): env.file}
     for component in env.components.values():
         for path in component.scripts.all().values():
-            files[_relative(env, path)] = path
+            files[relative_path(env, path)] = path
     return dict(sorted(files.items()))
 
 
@@ -134,7 +135,7 @@ def check_review(env: Environment) -> None:
             parts.append(_indent(describe_change(env, review)))
     raise RefusedError("\n".join(parts),
                        hint=f"read the changes, then: envctl approve {env.name} "
-                            f"(and commit {_relative(env, lock_path(env))})")
+                            f"(and commit {relative_path(env, lock_path(env))})")
 
 
 def describe_change(env: Environment, review: FileReview) -> str:
@@ -157,7 +158,7 @@ def _indent(text: str) -> str:
     return "\n".join("    " + line for line in text.splitlines())
 
 
-def _relative(env: Environment, path: Path) -> str:
+def relative_path(env: Environment, path: Path) -> str:
     try:
         return path.resolve().relative_to(env.root.resolve()).as_posix()
     except ValueError:
