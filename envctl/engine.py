@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from envctl import graph, runner
 from envctl.errors import ExitCode
+from envctl.redact import Redactor, secret_env_values
 from envctl.registry import Environment
 from envctl.scriptenv import read_outputs, script_environment, script_hashes
 from envctl.state import EnvState, LockHolder, StateBackend, backend_for, now_iso, state_dir
@@ -208,6 +209,8 @@ class _Run:
         self.cancel = cancel or runner.Cancel()
         self.after_step, self.finish, self.before_save = after_step, finish, before_save
         self.base_env = dict(os.environ if base_env is None else base_env)
+        # one per run: a value a script declares secret (::add-mask::) stays masked in every later step
+        self.redactor = Redactor(secret_env_values(self.base_env))
         self.run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(2)
         self.run_dir = state_dir(env.root) / "runs" / self.run_id
         self.lock = threading.Lock()
@@ -298,7 +301,7 @@ class _Run:
         start = now_iso()
         res = runner.run_script(script, cwd=comp.dir, env=environ, log_path=log, timeout=comp.timeout,
                                 on_line=lambda line: self.reporter.step_output(name, self.action, line),
-                                cancel=self.cancel)
+                                redact=self.redactor.feed, cancel=self.cancel)
         result = ("ok" if res.ok else "interrupted" if res.interrupted else "timeout" if res.timed_out
                   else "failed")
         detail = ""

@@ -48,6 +48,7 @@ SHELLCHECK_MISSING = ("shellcheck is not installed; its checks were skipped "
 
 _MAX_SCANNED_BYTES = 1_000_000
 _SHELLS = ("sh", "bash", "dash", "zsh", "ksh")
+_SKIPPED_DIRS = frozenset({"node_modules", "venv", "__pycache__", "vendor", "environments"})
 
 
 @dataclass(frozen=True, order=True)
@@ -396,12 +397,29 @@ def environment_files(env: Environment) -> tuple[list[Path], list[Path]]:
             scripts[path] = None
     others: dict[Path, None] = {}
     for component in env.components.values():
-        if not component.dir.is_dir():
-            continue
-        for path in sorted(component.dir.rglob("*")):
-            if path.is_file() and path not in scripts and ".envctl" not in path.parts:
+        for path in _component_files(component.dir):
+            if path not in scripts:
                 others[path] = None
     return list(scripts), list(others)
+
+
+def _component_files(folder: Path, *, max_depth: int = 3, max_files: int = 500) -> list[Path]:
+    """The files of a component folder (manifests, policies, ...), hidden and vendored folders left out.
+
+    Bounded, because a component's ``dir`` may be a shared folder high up in the repository.
+    """
+    found: list[Path] = []
+    base_depth = len(folder.parts)
+    for current, dirs, files in os.walk(folder):
+        here = Path(current)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIPPED_DIRS
+                         and len(here.parts) - base_depth < max_depth)
+        for name in sorted(files):
+            if not name.startswith("."):
+                found.append(here / name)
+                if len(found) >= max_files:
+                    return found
+    return found
 
 
 def lint_environment(env: Environment, *, use_shellcheck: bool = True) -> list[Finding]:

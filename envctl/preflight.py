@@ -1,10 +1,35 @@
-"""Checks that run before any command that mutates: lint, the review gate, the account guard."""
+"""Checks that run before any command that mutates: lint, the review gate, the account guard.
+
+:func:`run` goes first, before the sandbox is started or anything is locked; :func:`check_target` goes once the
+AWS target is prepared, with the environment the scripts will get, so a sandbox environment can never reach
+anything but a local endpoint.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from envctl.registry import Environment
 
 
 def run(env: Environment, command: str) -> list[str]:
     """Raise a RefusedError (exit 2, nothing run) on a violation; return warnings to show."""
-    return []
+    from envctl.aws.guard import check_account
+    from envctl.lint import require_lint_clean
+    from envctl.review import check_review
+
+    warnings = [f"lint: {finding.render(env.root)}" for finding in require_lint_clean(env)]
+    check_review(env)
+    if env.aws.target == "account":
+        check_account(env)
+    elif env.aws.endpoint_url:
+        check_account(env, sandbox_endpoint=env.aws.endpoint_url)
+    return warnings
+
+
+def check_target(env: Environment, script_env: Mapping[str, str]) -> None:
+    """After the target is prepared: a sandbox environment's scripts must point at a loopback endpoint."""
+    from envctl.aws.guard import check_account
+
+    if env.aws.target == "sandbox":
+        check_account(env, sandbox_endpoint=script_env.get("AWS_ENDPOINT_URL"))
