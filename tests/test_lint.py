@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from envctl.lint import Finding, lint_script, shellcheck
+from tests.conftest import make_env, run_cli
 
 HEAD = "#!/usr/bin/env bash\nset -euo pipefail\n"
 REAL_KEY = "AKIA" + "1234567890ABCDEF"           # split so that this file itself is not secret-shaped
@@ -125,3 +126,116 @@ def test_shellcheck_findings_are_warnings(tmp_path: Path) -> None:
     assert "shellcheck/SC2045" in rules(found)
     passes = write(tmp_path, 'for f in ./*; do echo "$f"; done\n', name="passes.sh")
     assert shellcheck([passes]) == []
+
+
+# ---------------------------------------------------------------- environments and the command
+
+ENV_YAML = """
+name: {name}
+region: us-east-1
+aws: {{target: sandbox}}
+components:
+  network: {{}}
+  app:
+    depends_on: [network]
+"""
+
+CLEAN_PAIR = {"install-{c}.sh": "echo install {c}\n", "delete-{c}.sh": "echo delete {c}\n"}
+
+
+def pair(component: str, **overrides: str) -> dict[str, str]:
+    scripts = {k.format(c=component): v.format(c=component) for k, v in CLEAN_PAIR.items()}
+    scripts.update(overrides)
+    return scripts
+
+
+def clean_env(root: Path, name: str = "test") -> Path:
+    return make_env(root, name, ENV_YAML.format(name=name), {"network": pair("network"), "app": pair("app")})
+
+
+def test_lint_clean_environment_exits_0(tmp_path: Path) -> None:
+    clean_env(tmp_path)
+    result = run_cli("lint", "test", root=tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "no problems in environment 'test'" in result.stdout
+
+
+def test_lint_warnings_alone_exit_0(tmp_path: Path) -> None:
+    make_env(tmp_path, "test", ENV_YAML.format(name="test"), {
+        "network": pair("network", **{"delete-network.sh": "aws ec2 delete-vpc --vpc-id x || true\n"}),
+        "app": pair("app")})
+    result = run_cli("lint", "test", "--no-shellcheck", root=tmp_path)
+    assert result.exit_code == 0, result.output
+    assert ("environments/test/network/delete-network.sh:3: swallowed-failure: '|| true' swallows the failure"
+            in result.stdout)
+    assert "0 error(s), 1 warning(s)" in result.stdout
+
+
+def test_lint_errors_exit_2_and_name_file_line_rule(tmp_path: Path) -> None:
+    clean_env(tmp_path, "good")
+    make_env(tmp_path, "bad", ENV_YAML.format(name="bad"), {
+        "network": pair("network", **{"install-network.sh": "echo hi\ndocker pull nginx:latest\n"}),
+        "app": pair("app")})
+    result = run_cli("lint", root=tmp_path)  # every environment
+    assert result.exit_code == 2, result.output
+    assert "environments/bad/network/install-network.sh:4: pinned-latest: 'nginx:latest'" in result.stdout
+    assert "1 error(s), 0 warning(s) in 2 environment(s)" in result.stdout
+    assert run_cli("lint", "good", root=tmp_path).exit_code == 0
+
+
+def test_lint_scans_env_yaml_and_files_beside_the_scripts(tmp_path: Path) -> None:
+    env_dir = clean_env(tmp_path)
+    env_file = env_dir / "env.yaml"
+    env_file.write_text(env_file.read_text() + "vars:\n  IMAGE: nginx:latest\n")
+    (env_dir / "app" / "deployment.yaml").write_text(f"env:\n  - name: KEY\n    value: {REAL_KEY}\n")
+    result = run_cli("lint", "test", root=tmp_path)
+    assert result.exit_code == 2
+    assert "environments/test/env.yaml:9: pinned-latest:" in result.stdout
+    assert "environments/test/app/deployment.yaml:3: aws-access-key:" in result.stdout
+
+
+def test_lint_reports_an_incomplete_pair_even_when_env_yaml_is_refused(tmp_path: Path) -> None:
+    make_env(tmp_path, "test", ENV_YAML.format(name="test"), {
+        "network": {"install-network.sh": "echo hi\n"}, "app": pair("app")})
+    (tmp_path / "environments/test/app/install-app.sh").chmod(0o644)
+    result = run_cli("lint", "test", root=tmp_path)
+    assert result.exit_code == 2, result.output
+    assert "environments/test/network:0: incomplete-pair: no delete script (delete-*.sh)" in result.stdout
+    assert "environments/test/app/install-app.sh:1: not-executable:" in result.stdout
+    assert ": config: " in result.stdout
+
+
+def test_lint_of_an_unknown_environment_exits_2(tmp_path: Path) -> None:
+    clean_env(tmp_path)
+    result = run_cli("lint", "nope", root=tmp_path)
+    assert result.exit_code == 2
+    assert "nope" in result.stderr
+
+
+def test_lint_says_when_shellcheck_is_missing(tmp_path: Path) -> None:
+    clean_env(tmp_path)
+    result = run_cli("lint", "test", root=tmp_path, env={"PATH": str(tmp_path / "empty-bin")})
+    assert result.exit_code == 0
+    assert "info: shellcheck is not installed; its checks were skipped" in result.stdout
+
+
+@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed")
+def test_lint_adds_shellcheck_warnings(tmp_path: Path) -> None:
+    make_env(tmp_path, "test", ENV_YAML.format(name="test"), {
+        "network": pair("network", **{"install-network.sh": "echo $1\n"}), "app": pair("app")})
+    result = run_cli("lint", "test", root=tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "environments/test/network/install-network.sh:3: shellcheck/SC2086:" in result.stdout
+
+
+def test_up_refuses_on_a_lint_error_and_runs_nothing(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    make_env(tmp_path, "test", ENV_YAML.format(name="test"), {
+        "network": pair("network", **{"install-network.sh": f"touch {marker}\n"}),
+        "app": pair("app", **{"install-app.sh": f"touch {marker}\nnpm install -g cdk@latest\n"})})
+    result = run_cli("up", "test", root=tmp_path)
+    assert result.exit_code == 2, result.output
+    assert "lint error" in result.stderr
+    assert "environments/test/app/install-app.sh:4: pinned-latest:" in result.stderr
+    assert not marker.exists()
+    assert not (tmp_path / ".envctl" / "runs").exists()
