@@ -254,7 +254,9 @@ class _Loader:
         for key in tags:
             if key.startswith(TAG_PREFIX):
                 raise self.fail(f"tags.{key}", "the envctl: prefix is reserved; envctl sets these tags itself")
-        review = self.string(data.get("review"), "review") or "off"
+        raw_review = data.get("review")
+        # YAML 1.1 reads a bare `review: off` as false
+        review = "off" if raw_review is False else self.string(raw_review, "review") or "off"
         if review not in ("off", "required"):
             raise self.fail("review", f"must be 'off' or 'required', not '{review}'")
         components = self.components(data.get("components"))
