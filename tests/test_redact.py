@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 
 from envctl.redact import MASK, Redactor, redact, secret_env_values
+from tests.conftest import make_env, run_cli
 
 SECRET_KEY = "Zx9mQ2vLr8Tn4Wp6Yb1Kd3Hf5Gj7Sc0Ae2Uo4Ii6"  # 40 characters, not an example key
 SESSION_TOKEN = "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQD+abc=="
@@ -89,3 +91,50 @@ def test_one_redactor_serves_many_threads() -> None:
     assert len(outputs) == 400
     assert all(out == "line *** end" for out in outputs)
     assert redactor.secrets_count == 400
+
+
+# ---------------------------------------------------------------- through a real run
+
+ENV_YAML = """
+name: test
+region: us-east-1
+aws:
+  target: account
+  account_id: "123456789012"
+components:
+  network: {}
+  app:
+    depends_on: [network]
+"""
+
+
+@pytest.mark.sandbox
+def test_a_secret_printed_by_a_script_reaches_neither_its_log_nor_history(tmp_path: Path, aws: str) -> None:
+    make_env(tmp_path, "test", ENV_YAML, {
+        "network": {
+            "install-network.sh": """
+                echo "::add-mask::s3cr3tv4lue"
+                echo "the database password is s3cr3tv4lue"
+                prefix=AKIA
+                echo "and a key: ${prefix}1234567890ABCDEF"
+            """,
+            "delete-network.sh": "echo bye\n"},
+        # a later step of the same run: the value stays masked there too
+        "app": {"install-app.sh": 'echo "app sees s3cr3tv4lue"\n', "delete-app.sh": "echo bye\n"},
+    })
+    result = run_cli("up", "test", root=tmp_path)
+    assert result.exit_code == 0, result.output
+    logs = sorted((tmp_path / ".envctl" / "runs").glob("*/*.log"))
+    assert [p.name for p in logs] == ["app.install.log", "network.install.log"]
+    network = logs[1].read_text()
+    assert "the database password is ***" in network
+    assert "and a key: ***" in network
+    assert "::add-mask::***" in network
+    assert "app sees ***" in logs[0].read_text()
+    history = run_cli("history", "test", "--json", root=tmp_path)
+    assert history.exit_code == 0
+    everything = "".join(p.read_text() for p in (tmp_path / ".envctl").rglob("*") if p.is_file())
+    for secret in ("s3cr3tv4lue", "AKIA1234567890ABCDEF"):
+        assert secret not in everything
+        assert secret not in history.output
+        assert secret not in result.output
