@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import itertools
 import re
-import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -54,7 +53,8 @@ def new_component(root: Path, env_name: str, component: str, *, depends_on: Sequ
         raise ConfigError(env_file, "must be a mapping of component names", key="components")
     if component in components:
         raise UsageError(f"component '{component}' already exists in {env_file}",
-                         hint="choose another name, or --from it to copy its scripts")
+                         hint=f"choose another name (to start from its scripts: envctl new {env_name} NAME "
+                              f"--from {component})")
     for dep in depends_on:
         if dep not in components:
             raise UsageError(f"--depends-on {dep}: no component '{dep}' in {env_file}",
@@ -67,10 +67,8 @@ def new_component(root: Path, env_name: str, component: str, *, depends_on: Sequ
         scripts = _copy_scripts(root, env_name, copy_from, component, folder)
     else:
         scripts = _from_templates(component, folder)
-    components[component] = _entry(depends_on)
-    buffer = io.StringIO()
-    yaml.dump(data, buffer)
-    atomic_write_text(env_file, buffer.getvalue())
+    atomic_write_text(env_file, _register(yaml, data, env_file.read_text(encoding="utf-8"), component,
+                                          depends_on))
     return Scaffolded(component, folder, tuple(scripts), env_file, copy_from)
 
 
@@ -103,8 +101,7 @@ def _copy_scripts(root: Path, env_name: str, source: str, component: str, folder
 
 
 def _write_script(path: Path, text: str) -> Path:
-    atomic_write_text(path, text)
-    path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    atomic_write_text(path, text, mode=0o755)
     return path
 
 
@@ -129,6 +126,55 @@ def _load(env_file: Path) -> tuple[Any, Any]:
     if not hasattr(data, "keys"):
         raise ConfigError(env_file, "must be a mapping (name:, region:, components: ...)")
     return yaml, data
+
+
+def _register(yaml: Any, data: Any, text: str, component: str, depends_on: Sequence[str]) -> str:
+    """env.yaml's text with the component added at the end of ``components:``.
+
+    A block mapping gets the entry inserted as text right after the last component's last line, so every
+    byte around it stays as it was (a round-trip dump would move a comment that follows the block, which
+    ruamel attaches to the last value, below the new entry). Anything else goes through the round-trip dump.
+    """
+    inserted = _insert_as_text(data, text, component, depends_on)
+    if inserted is not None:
+        check = yaml.load(inserted)
+        entry = check.get("components", {}).get(component) if hasattr(check, "get") else None
+        if entry is not None and list(entry.get("depends_on", [])) == list(depends_on) \
+                and list(check["components"])[:-1] == list(data["components"]):
+            return inserted
+    data["components"][component] = _entry(depends_on)
+    buffer = io.StringIO()
+    yaml.dump(data, buffer)
+    return buffer.getvalue()
+
+
+def _insert_as_text(data: Any, text: str, component: str, depends_on: Sequence[str]) -> str | None:
+    components = data.get("components")
+    if not len(components) or getattr(components.fa, "flow_style", lambda: False)():
+        return None
+    lines = text.splitlines(keepends=True)
+    start = data.lc.key("components")[0]
+    first_key_line = components.lc.key(next(iter(components)))[0]
+    indent = len(lines[first_key_line]) - len(lines[first_key_line].lstrip(" "))
+    if indent == 0:
+        return None
+    last = first_key_line
+    for number in range(start + 1, len(lines)):
+        line = lines[number]
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        if not line.startswith(" "):
+            break
+        last = number
+    child = " " * (2 * indent)
+    if depends_on:
+        entry = f"{' ' * indent}{component}:\n{child}depends_on: [{', '.join(depends_on)}]\n"
+    else:
+        entry = f"{' ' * indent}{component}: {{}}\n"
+    if not lines[last].endswith("\n"):
+        lines[last] += "\n"
+    return "".join([*lines[:last + 1], entry, *lines[last + 1:]])
 
 
 def _detect_indent(text: str) -> dict[str, int]:
