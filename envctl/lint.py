@@ -300,32 +300,81 @@ def _command_at(text: str, start: int) -> str:
     return text[start:i]
 
 
-def _tag_variables(logical: list[tuple[int, str]]) -> set[str]:
-    """Variables whose value is built from the tags (``TAGSPEC=$(jq ... <<<"$ENVCTL_TAGS_JSON")``)."""
-    assign = re.compile(r"(?:^|[\s;])(?:local\s+|export\s+|readonly\s+)?([A-Za-z_]\w*)=(.*)")
+_ASSIGN = re.compile(r"(?:^|[\s;])(?:local\s+|export\s+|readonly\s+|declare\s+-\w+\s+)?([A-Za-z_]\w*)=(.*)")
+_FUNCTION = re.compile(r"^\s*(?:function\s+)?([A-Za-z_][\w-]*)\s*\(\s*\)\s*\{?")
+_SOURCE = re.compile(r"^\s*(?:\.|source)\s+(.+?)\s*$")
+# "$(dirname "${BASH_SOURCE[0]}")/../lib.sh", "${BASH_SOURCE%/*}/x.sh", "$SCRIPT_DIR/x.sh": the script's folder
+_HERE_PREFIX = re.compile(r"^.*(?:dirname|BASH_SOURCE|SCRIPT_DIR|HERE)[^/]*/")
+
+
+def _tag_names(logical: list[tuple[int, str]]) -> set[str]:
+    """Variables and shell functions whose value is built from the environment's tags.
+
+    ``TAGSPEC=$(jq ... <<<"$ENVCTL_TAGS_JSON")`` and ``tags_json() { ... $ENVCTL_TAGS_JSON ... }`` both count,
+    as do names built from those in turn.
+    """
+    definitions: list[tuple[str, str]] = []  # (name, value or body)
+    function: str | None = None
+    body: list[str] = []
+    depth = 0
+    for _, text in logical:
+        match = _FUNCTION.match(text)
+        if function is None and match:
+            function, body, depth = match.group(1), [], 0
+        if function is not None:
+            body.append(text)
+            depth += text.count("{") - text.count("}")
+            if depth <= 0 and ("}" in text or text.rstrip().endswith(")")):
+                definitions.append((function, "\n".join(body)))
+                function = None
+            continue
+        for assign in _ASSIGN.finditer(text):
+            # ``VPC=$(aws ec2 create-vpc --tag-specifications "$TAGSPEC" ...)`` holds an id, not tags.
+            if _AWS_CALL.search(assign.group(2)) is None:
+                definitions.append((assign.group(1), assign.group(2)))
     names: set[str] = set()
     changed = True
     while changed:
         changed = False
-        for _, text in logical:
-            for match in assign.finditer(text):
-                name, value = match.group(1), match.group(2)
-                # ``VPC=$(aws ec2 create-vpc --tag-specifications "$TAGSPEC" ...)`` holds an id, not tags.
-                if name not in names and _AWS_CALL.search(value) is None and _mentions_tags(value, names):
-                    names.add(name)
-                    changed = True
+        for name, value in definitions:
+            if name not in names and _mentions_tags(value, names):
+                names.add(name)
+                changed = True
     return names
 
 
-def _mentions_tags(text: str, tag_vars: Iterable[str]) -> bool:
+def _mentions_tags(text: str, tag_names: Iterable[str]) -> bool:
     if "ENVCTL_TAGS_" in text:
         return True
-    return any(re.search(r"\$\{?" + re.escape(v) + r"\b", text) for v in tag_vars)
+    return any(re.search(r"(?:\$\{?|\$\(\s*|`\s*)" + re.escape(name) + r"\b", text) for name in tag_names)
+
+
+def _with_sourced(path: Path, lines: list[str], depth: int = 0,
+                  seen: set[Path] | None = None) -> list[tuple[int, str]]:
+    """The script's logical lines followed by those of the files it sources (``. lib.sh``), resolved against
+    the script's folder, so that tag helpers defined in a shared library are known."""
+    seen = seen if seen is not None else {path.resolve()}
+    logical = logical_lines(lines)
+    result = list(logical)
+    if depth >= 3:
+        return result
+    for _, text in logical:
+        match = _SOURCE.match(text)
+        if not match:
+            continue
+        target = (path.parent / _HERE_PREFIX.sub("", match.group(1)).strip("\"'")).resolve()
+        if target in seen or not target.is_file():
+            continue
+        seen.add(target)
+        content = _read_text(target)
+        if content is not None:
+            result += [(0, t) for _, t in _with_sourced(target, content.splitlines(), depth + 1, seen)]
+    return result
 
 
 def _untagged_creates(path: Path, lines: list[str]) -> list[Finding]:
     logical = logical_lines(lines)
-    tag_vars = _tag_variables(logical)
+    tag_vars = _tag_names(_with_sourced(path, lines))
     whole = "\n".join(text for _, text in logical)
     findings = []
     for number, text in logical:
@@ -375,7 +424,8 @@ def shellcheck(paths: Sequence[Path]) -> list[Finding]:
     if exe is None or not paths:
         return []
     try:
-        proc = subprocess.run([exe, "--format=json1", "--external-sources", *map(str, paths)],
+        proc = subprocess.run([exe, "--format=json1", "--external-sources", "--source-path=SCRIPTDIR",
+                               *map(str, paths)],
                               capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
                               check=False)
         comments = json.loads(proc.stdout or "{}").get("comments", [])
@@ -541,6 +591,6 @@ def _lint_raw(env_dir: Path, *, use_shellcheck: bool) -> list[Finding]:
         findings += lint_component_dir(folder, install=install if isinstance(install, str) else None,
                                        delete=delete if isinstance(delete, str) else None)
     if use_shellcheck:
-        shell = sorted({f.file for f in findings} | set(env_dir.rglob("*.sh")))
-        findings += shellcheck([p for p in shell if p.is_file() and p.suffix == ".sh" and is_shell(p)])
+        scripts = {p for globs in _ACTION_GLOBS.values() for g in globs for p in env_dir.rglob(g)}
+        findings += shellcheck(sorted(p for p in scripts if p.is_file() and is_shell(p)))
     return findings

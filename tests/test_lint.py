@@ -239,3 +239,25 @@ def test_up_refuses_on_a_lint_error_and_runs_nothing(tmp_path: Path) -> None:
     assert "environments/test/app/install-app.sh:4: pinned-latest:" in result.stderr
     assert not marker.exists()
     assert not (tmp_path / ".envctl" / "runs").exists()
+
+
+def test_tag_helpers_from_a_sourced_library_count_as_tags(tmp_path: Path) -> None:
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "common.sh").write_text(
+        "# sourced, not run\n"
+        "tags_json() {\n"
+        '  local inner="${ENVCTL_TAGS_JSON#[}"\n'
+        "  printf '[%s]' \"${inner%]}\"\n"
+        "}\n"
+        "ec2_tags() { printf '[{\"ResourceType\":\"%s\",\"Tags\":%s}]' \"$1\" \"$(tags_json)\"; }\n"
+        "name_of() { printf 'x-%s' \"$1\"; }\n")
+    comp = tmp_path / "network"
+    comp.mkdir()
+    body = ('. "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"\n'
+            'vpc=$(aws ec2 create-vpc --cidr-block 10.0.0.0/16 \\\n'
+            '  --tag-specifications "$(ec2_tags vpc)" --query Vpc.VpcId --output text)\n'
+            'aws ecr create-repository --repository-name r --tags "$(tags_json)"\n'
+            'aws ec2 create-subnet --vpc-id "$vpc" --tag-specifications "$(name_of subnet)"\n')
+    findings = lint_script(write(comp, body))
+    assert [(f.line, f.rule) for f in findings] == [(7, "untagged-create")]
