@@ -349,6 +349,29 @@ def _mentions_tags(text: str, tag_names: Iterable[str]) -> bool:
     return any(re.search(r"(?:\$\{?|\$\(\s*|`\s*)" + re.escape(name) + r"\b", text) for name in tag_names)
 
 
+def sourced_files(script: Path) -> list[Path]:
+    """The files ``script`` sources (``. "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"``), recursively,
+    as far as they can be resolved from the script's folder."""
+    found: list[Path] = []
+    seen = {script.resolve()}
+    queue = [script]
+    while queue and len(found) < 50:
+        current = queue.pop(0)
+        text = _read_text(current)
+        if text is None:
+            continue
+        for _, line in logical_lines(text.splitlines()):
+            match = _SOURCE.match(line)
+            if not match:
+                continue
+            target = (current.parent / _HERE_PREFIX.sub("", match.group(1)).strip("\"'")).resolve()
+            if target not in seen and target.is_file():
+                seen.add(target)
+                found.append(target)
+                queue.append(target)
+    return found
+
+
 def _with_sourced(path: Path, lines: list[str], depth: int = 0,
                   seen: set[Path] | None = None) -> list[tuple[int, str]]:
     """The script's logical lines followed by those of the files it sources (``. lib.sh``), resolved against

@@ -129,3 +129,19 @@ def test_a_broken_lock_file_is_a_clear_error(tmp_path: Path) -> None:
     result = run_cli("up", "test", root=tmp_path)
     assert result.exit_code == 2
     assert "envctl.lock: not a readable envctl lock file" in result.stderr
+
+
+def test_a_library_the_scripts_source_is_reviewed_too(tmp_path: Path) -> None:
+    env_dir = reviewed_env(tmp_path, tmp_path / "ran")
+    lib = tmp_path / "environments" / "lib" / "common.sh"
+    lib.parent.mkdir()
+    lib.write_text("log() { echo \"$*\"; }\n")
+    install = env_dir / "network" / "install-network.sh"
+    install.write_text(install.read_text() + '. "$(dirname "${BASH_SOURCE[0]}")/../../lib/common.sh"\n')
+    result = run_cli("approve", "test", root=tmp_path)
+    assert "new       environments/lib/common.sh" in result.stdout
+    lib.write_text("log() { aws ec2 delete-vpc --vpc-id vpc-1; }\n")
+    refused = run_cli("up", "test", root=tmp_path)
+    assert refused.exit_code == 2
+    assert "changed: environments/lib/common.sh" in refused.stderr
+    assert "+log() { aws ec2 delete-vpc --vpc-id vpc-1; }" in refused.stderr

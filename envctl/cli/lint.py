@@ -26,6 +26,7 @@ def register(app: typer.Typer) -> None:
         findings: list[core.Finding] = []
         for name in names:
             findings += core.lint_named(root, name, use_shellcheck=shellcheck)
+        findings = list(dict.fromkeys(findings))  # environments may share scripts: say each problem once
         for finding in findings:
             typer.echo(finding.render(root))
         if shellcheck and not core.shellcheck_available():
