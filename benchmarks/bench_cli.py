@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REPO, envctl, median, random_dag, write_env  # noqa: E402
+from _common import REPO, envctl, median, random_dag, write_env
 
 
 def main() -> None:

@@ -16,11 +16,11 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REPO, envctl, random_dag, write_env  # noqa: E402
+from _common import REPO, envctl, random_dag, write_env
 
 sys.path.insert(0, str(REPO))
 
-from envctl.graph import critical_path_length  # noqa: E402
+from envctl.graph import critical_path_length
 
 
 def efficiency(n: int = 200, seed: int = 42) -> None:
