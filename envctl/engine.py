@@ -316,7 +316,7 @@ class _Run:
                            detail=detail)
         outputs, problems = read_outputs(outfile) if res.ok and self.action in ("install", "update") else ({}, [])
         for problem in problems:
-            self.reporter.note(f"{name}: {problem}")
+            self.reporter.note(self.redactor.feed(f"{name}: {problem}"))
         self._apply(name, step, outputs, hashes)
         self._settle(step)
         if res.ok and self.after_step is not None:
