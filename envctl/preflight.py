@@ -29,7 +29,7 @@ def run(env: Environment, command: str) -> list[str]:
 
 def check_target(env: Environment, script_env: Mapping[str, str]) -> None:
     """After the target is prepared: a sandbox environment's scripts must point at a loopback endpoint."""
-    from envctl.aws.guard import check_account
+    from envctl.aws.guard import check_sandbox_script_env
 
     if env.aws.target == "sandbox":
-        check_account(env, sandbox_endpoint=script_env.get("AWS_ENDPOINT_URL"))
+        check_sandbox_script_env(env, script_env)

@@ -100,3 +100,14 @@ def test_a_sandbox_environment_only_talks_to_a_local_endpoint(tmp_path: Path, en
     else:
         with pytest.raises(RefusedError, match="refusing to act on environment 'test'"):
             check_account(env, sandbox_endpoint=endpoint)
+
+
+def test_a_service_specific_endpoint_cannot_lead_a_sandbox_script_to_aws(tmp_path: Path) -> None:
+    from envctl.aws.guard import check_sandbox_script_env
+
+    make_env(tmp_path, "test", SANDBOX_ENV, {"network": {"install-n.sh": "", "delete-n.sh": ""}})
+    env = load_environment(tmp_path, "test")
+    local = {"AWS_ENDPOINT_URL": "http://127.0.0.1:5000"}
+    check_sandbox_script_env(env, local)
+    with pytest.raises(RefusedError, match=r"https://s3\.amazonaws\.com is real AWS"):
+        check_sandbox_script_env(env, {**local, "AWS_ENDPOINT_URL_S3": "https://s3.amazonaws.com"})

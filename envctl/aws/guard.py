@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -78,6 +78,15 @@ def check_sandbox_endpoint(env: Environment, endpoint: str | None) -> None:
                            f"endpoint {endpoint} is not on this machine (not a loopback address); "
                            "nothing was run",
                            hint=f"point aws.endpoint_url in {env.file} at 127.0.0.1 or localhost")
+
+
+def check_sandbox_script_env(env: Environment, script_env: Mapping[str, str]) -> None:
+    """The environment a sandbox environment's scripts get: its endpoint, and every service-specific
+    ``AWS_ENDPOINT_URL_<SERVICE>`` (which wins over the general one), must be loopback."""
+    check_sandbox_endpoint(env, script_env.get("AWS_ENDPOINT_URL"))
+    for name, value in sorted(script_env.items()):
+        if name.startswith("AWS_ENDPOINT_URL_") and value:
+            check_sandbox_endpoint(env, value)
 
 
 def is_loopback(host: str) -> bool:
