@@ -194,7 +194,7 @@ class _Run:
                  waits_for: Mapping[str, Sequence[str]],
                  decide: Callable[[Environment, EnvState, str, bool], tuple[bool, str]], options: RunOptions, *,
                  reporter: Reporter | None = None, backend: StateBackend | None = None,
-                 aws_env: Mapping[str, str] | None = None, sandbox_id: str | None = None,
+                 sandbox_id: str | None = None,
                  cancel: runner.Cancel | None = None,
                  after_step: Callable[[StepOutcome], Sequence[str]] | None = None,
                  before_save: Callable[[EnvState], None] | None = None,
@@ -204,7 +204,6 @@ class _Run:
         self.nodes, self.waits_for, self.decide, self.options = nodes, waits_for, decide, options
         self.reporter = reporter or NullReporter()
         self.backend = backend or backend_for(env.root, env.state)
-        self.aws_env = dict(aws_env or {})
         self.sandbox_id = sandbox_id
         self.cancel = cancel or runner.Cancel()
         self.after_step, self.finish, self.before_save = after_step, finish, before_save
@@ -296,7 +295,7 @@ class _Run:
             visible = {n: dict(self.state.components[n].outputs)
                        for n in [*self.ancestors[name], name] if n in self.state.components}
         environ = script_environment(self.base_env, self.env, comp, action=self.action, run_id=self.run_id,
-                                     output_file=outfile, aws_env=self.aws_env, outputs=visible)
+                                     output_file=outfile, outputs=visible)
         hashes = script_hashes(comp)
         self.reporter.step_started(name, self.action)
         start = now_iso()
