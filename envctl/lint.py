@@ -22,6 +22,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from envctl.errors import RefusedError
+from envctl.shellparse import (
+    AWS_CALL,
+    command_at,
+    has_strict_mode,
+    logical_lines,
+    mentions_tags,
+    read_text,
+    strip_comment,
+    tag_names,
+    with_sourced,
+)
 
 if TYPE_CHECKING:
     from envctl.registry import Environment
@@ -46,7 +57,6 @@ WARNING_RULES = frozenset({NO_STRICT_MODE, SWALLOWED_FAILURE, UNTAGGED_CREATE})
 SHELLCHECK_MISSING = ("shellcheck is not installed; its checks were skipped "
                       "(Debian/Ubuntu: apt-get install shellcheck)")
 
-_MAX_SCANNED_BYTES = 1_000_000
 _SHELLS = ("sh", "bash", "dash", "zsh", "ksh")
 _SKIPPED_DIRS = frozenset({"node_modules", "venv", "__pycache__", "vendor", "environments"})
 
@@ -102,10 +112,8 @@ SECRET_ACCESS_KEY = re.compile(
     r"(?P<value>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])",
     re.IGNORECASE)
 
-_STRICT_FLAGS = frozenset({"e", "u", "pipefail"})
 _SWALLOW = re.compile(r"\|\|\s*(?:true|:)(?=\s*(?:$|[;&|)#]))")
 _DISABLE = re.compile(r"#\s*envctl-lint:\s*disable=([\w,/-]+)")
-_AWS_CALL = re.compile(r"(?:^|(?<=[\s;|&(`]))aws(?=\s)")
 _CREATE_OP = re.compile(r"(?:^|\s)(create-[a-z0-9-]+|run-instances)(?=\s|$)")
 _TAG_OPTION = re.compile(r"--(?:tags|tag-specifications|tagging)\b")
 # Calls that cannot take tags at all, and those whose tags go on with a follow-up call.
@@ -130,7 +138,7 @@ def lint_script(path: Path) -> list[Finding]:
     findings: list[Finding] = []
     if not os.access(path, os.X_OK):
         findings.append(Finding(path, 1, NOT_EXECUTABLE, "error", f"not executable (chmod +x {path.name})"))
-    text = _read_text(path)
+    text = read_text(path)
     if text is None:
         return findings
     lines = text.splitlines()
@@ -183,7 +191,7 @@ def _is_example(value: str) -> bool:
 def is_shell(path: Path, first_line: str | None = None) -> bool:
     """A shell script: a sh/bash/... shebang, or a ``.sh`` file without one."""
     if first_line is None:
-        text = _read_text(path) or ""
+        text = read_text(path) or ""
         first_line = text.splitlines()[0] if text else ""
     if first_line.startswith("#!"):
         words = first_line[2:].split()
@@ -193,36 +201,12 @@ def is_shell(path: Path, first_line: str | None = None) -> bool:
     return path.suffix == ".sh"
 
 
-def strip_comment(line: str) -> str:
-    """The line without its shell/YAML comment (a ``#`` at the start or after a blank, outside quotes)."""
-    quote = ""
-    for i, ch in enumerate(line):
-        if quote:
-            if ch == quote:
-                quote = ""
-        elif ch in "'\"":
-            quote = ch
-        elif ch == "#" and (i == 0 or line[i - 1].isspace()):
-            return line[:i]
-    return line
-
-
-def _read_text(path: Path) -> str | None:
-    try:
-        data = path.read_bytes()[:_MAX_SCANNED_BYTES]
-    except OSError:
-        return None
-    if b"\0" in data:
-        return None
-    return data.decode("utf-8", errors="replace")
-
-
 # ---------------------------------------------------------------- shell warnings
 
 
 def _shell_warnings(path: Path, lines: list[str]) -> list[Finding]:
     findings: list[Finding] = []
-    if not _has_strict_mode(lines):
+    if not has_strict_mode(lines):
         findings.append(Finding(path, 1, NO_STRICT_MODE, "warning",
                                 "no 'set -euo pipefail': a failing command would not stop the script"))
     for number, line in enumerate(lines, start=1):
@@ -233,187 +217,25 @@ def _shell_warnings(path: Path, lines: list[str]) -> list[Finding]:
     return _apply_disables(findings, lines)
 
 
-def _has_strict_mode(lines: list[str]) -> bool:
-    flags: set[str] = set()
-    for line in lines:
-        words = strip_comment(line).replace(";", " ; ").split()
-        for i, word in enumerate(words):
-            if word != "set" or (i and words[i - 1] not in (";", "&&", "then", "do")):
-                continue
-            j = i + 1
-            while j < len(words) and words[j].startswith("-"):
-                opt = words[j]
-                if opt == "-o" and j + 1 < len(words):
-                    flags.add({"errexit": "e", "nounset": "u"}.get(words[j + 1], words[j + 1]))
-                    j += 2
-                    continue
-                letters = opt[1:]
-                flags.update(letters.replace("o", ""))
-                if letters.endswith("o") and j + 1 < len(words):
-                    flags.add(words[j + 1])
-                    j += 1
-                j += 1
-    return flags >= _STRICT_FLAGS
-
-
-def logical_lines(lines: Sequence[str]) -> list[tuple[int, str]]:
-    """Lines joined across backslash continuations, each with the number of its first line; comments gone."""
-    result: list[tuple[int, str]] = []
-    start, parts = 0, list[str]()
-    for number, raw in enumerate(lines, start=1):
-        code = strip_comment(raw)
-        if not parts:
-            start = number
-        if code.rstrip().endswith("\\"):
-            parts.append(code.rstrip()[:-1])
-            continue
-        parts.append(code)
-        result.append((start, " ".join(parts)))
-        parts = []
-    if parts:
-        result.append((start, " ".join(parts)))
-    return result
-
-
-def _command_at(text: str, start: int) -> str:
-    """The simple command starting at ``start``: up to an unquoted ``; | & )`` at its own nesting level."""
-    quote, depth = "", 0
-    i = start
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            if ch == quote:
-                quote = ""
-            elif ch == "\\" and quote == '"':
-                i += 1
-        elif ch in "'\"":
-            quote = ch
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            if depth == 0:
-                break
-            depth -= 1
-        elif ch in ";|&" and depth == 0:
-            break
-        i += 1
-    return text[start:i]
-
-
-_ASSIGN = re.compile(r"(?:^|[\s;])(?:local\s+|export\s+|readonly\s+|declare\s+-\w+\s+)?([A-Za-z_]\w*)=(.*)")
-_FUNCTION = re.compile(r"^\s*(?:function\s+)?([A-Za-z_][\w-]*)\s*\(\s*\)\s*\{?")
-_SOURCE = re.compile(r"^\s*(?:\.|source)\s+(.+?)\s*$")
-# "$(dirname "${BASH_SOURCE[0]}")/../lib.sh", "${BASH_SOURCE%/*}/x.sh", "$SCRIPT_DIR/x.sh": the script's folder
-_HERE_PREFIX = re.compile(r"^.*(?:dirname|BASH_SOURCE|SCRIPT_DIR|HERE)[^/]*/")
-
-
-def _tag_names(logical: list[tuple[int, str]]) -> set[str]:
-    """Variables and shell functions whose value is built from the environment's tags.
-
-    ``TAGSPEC=$(jq ... <<<"$ENVCTL_TAGS_JSON")`` and ``tags_json() { ... $ENVCTL_TAGS_JSON ... }`` both count,
-    as do names built from those in turn.
-    """
-    definitions: list[tuple[str, str]] = []  # (name, value or body)
-    function: str | None = None
-    body: list[str] = []
-    depth = 0
-    for _, text in logical:
-        match = _FUNCTION.match(text)
-        if function is None and match:
-            function, body, depth = match.group(1), [], 0
-        if function is not None:
-            body.append(text)
-            depth += text.count("{") - text.count("}")
-            if depth <= 0 and ("}" in text or text.rstrip().endswith(")")):
-                definitions.append((function, "\n".join(body)))
-                function = None
-            continue
-        for assign in _ASSIGN.finditer(text):
-            # ``VPC=$(aws ec2 create-vpc --tag-specifications "$TAGSPEC" ...)`` holds an id, not tags.
-            if _AWS_CALL.search(assign.group(2)) is None:
-                definitions.append((assign.group(1), assign.group(2)))
-    names: set[str] = set()
-    changed = True
-    while changed:
-        changed = False
-        for name, value in definitions:
-            if name not in names and _mentions_tags(value, names):
-                names.add(name)
-                changed = True
-    return names
-
-
-def _mentions_tags(text: str, tag_names: Iterable[str]) -> bool:
-    if "ENVCTL_TAGS_" in text:
-        return True
-    return any(re.search(r"(?:\$\{?|\$\(\s*|`\s*)" + re.escape(name) + r"\b", text) for name in tag_names)
-
-
-def sourced_files(script: Path) -> list[Path]:
-    """The files ``script`` sources (``. "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"``), recursively,
-    as far as they can be resolved from the script's folder."""
-    found: list[Path] = []
-    seen = {script.resolve()}
-    queue = [script]
-    while queue and len(found) < 50:
-        current = queue.pop(0)
-        text = _read_text(current)
-        if text is None:
-            continue
-        for _, line in logical_lines(text.splitlines()):
-            match = _SOURCE.match(line)
-            if not match:
-                continue
-            target = (current.parent / _HERE_PREFIX.sub("", match.group(1)).strip("\"'")).resolve()
-            if target not in seen and target.is_file():
-                seen.add(target)
-                found.append(target)
-                queue.append(target)
-    return found
-
-
-def _with_sourced(path: Path, lines: list[str], depth: int = 0,
-                  seen: set[Path] | None = None) -> list[tuple[int, str]]:
-    """The script's logical lines followed by those of the files it sources (``. lib.sh``), resolved against
-    the script's folder, so that tag helpers defined in a shared library are known."""
-    seen = seen if seen is not None else {path.resolve()}
-    logical = logical_lines(lines)
-    result = list(logical)
-    if depth >= 3:
-        return result
-    for _, text in logical:
-        match = _SOURCE.match(text)
-        if not match:
-            continue
-        target = (path.parent / _HERE_PREFIX.sub("", match.group(1)).strip("\"'")).resolve()
-        if target in seen or not target.is_file():
-            continue
-        seen.add(target)
-        content = _read_text(target)
-        if content is not None:
-            result += [(0, t) for _, t in _with_sourced(target, content.splitlines(), depth + 1, seen)]
-    return result
-
-
 def _untagged_creates(path: Path, lines: list[str]) -> list[Finding]:
     logical = logical_lines(lines)
-    tag_vars = _tag_names(_with_sourced(path, lines))
+    tag_vars = tag_names(with_sourced(path, lines))
     whole = "\n".join(text for _, text in logical)
     findings = []
     for number, text in logical:
-        for call in _AWS_CALL.finditer(text):
-            command = _command_at(text, call.start())
+        for call in AWS_CALL.finditer(text):
+            command = command_at(text, call.start())
             op = _CREATE_OP.search(command)
             if not op or op.group(1) in _NO_TAGS:
                 continue
             name = op.group(1)
             later = _TAGGED_LATER.get(name)
             if later:
-                if any(later in c and _mentions_tags(c, tag_vars) for c in whole.split("\n")):
+                if any(later in c and mentions_tags(c, tag_vars) for c in whole.split("\n")):
                     continue
                 hint = f"tag it with '{later}' and $ENVCTL_TAGS_*"
             else:
-                if _mentions_tags(command, tag_vars) or (
+                if mentions_tags(command, tag_vars) or (
                         _TAG_OPTION.search(command) and "envctl" in command.lower()):
                     continue
                 hint = "pass the environment's tags ($ENVCTL_TAGS_JSON, _CLI or _KV)"
@@ -503,14 +325,14 @@ def lint_environment(env: Environment, *, use_shellcheck: bool = True) -> list[F
             if component.scripts.for_action(action) is None:
                 findings.append(Finding(env.file, 0, INCOMPLETE_PAIR, "error",
                                         f"component '{name}' has no {action} script"))
-    env_text = _read_text(env.file)
+    env_text = read_text(env.file)
     if env_text is not None:
         findings += scan_text(env.file, env_text)
     scripts, others = environment_files(env)
     for path in scripts:
         findings += lint_script(path)
     for path in others:
-        text = _read_text(path)
+        text = read_text(path)
         if text is not None:
             findings += scan_text(path, text)
     if use_shellcheck:
@@ -565,7 +387,7 @@ def lint_component_dir(folder: Path, *, install: str | None = None,
         findings += lint_script(path)
     for path in sorted(folder.iterdir()):
         if path.is_file() and path not in scripts:
-            text = _read_text(path)
+            text = read_text(path)
             if text is not None:
                 findings += scan_text(path, text)
     return findings
@@ -593,7 +415,7 @@ def _lint_raw(env_dir: Path, *, use_shellcheck: bool) -> list[Finding]:
 
     env_file = env_dir / "env.yaml"
     findings: list[Finding] = []
-    text = _read_text(env_file)
+    text = read_text(env_file)
     if text is None:
         return findings
     findings += scan_text(env_file, text)

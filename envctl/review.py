@@ -53,7 +53,7 @@ def lock_path(env: Environment) -> Path:
 def reviewed_files(env: Environment) -> dict[str, Path]:
     """Every file under review, keyed by its path relative to the root: env.yaml, every script and every
     file a script sources (a shared library changes what runs as much as the script itself)."""
-    from envctl.lint import sourced_files
+    from envctl.shellparse import sourced_files
 
     files = {relative_path(env, env.file): env.file}
     for component in env.components.values():
