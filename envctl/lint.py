@@ -405,9 +405,31 @@ def lint_named(root: Path, name: str, *, use_shellcheck: bool = True) -> list[Fi
         file = Path(err.file)
         prefix = str(file) + (f":{err.line}" if err.line is not None else "") + ": "
         message = err.message[len(prefix):] if err.message.startswith(prefix) else err.message
-        config = Finding(file, err.line or 0, CONFIG, "error", message)
+        line = err.line or (key_line(file, err.key) if err.key else None) or 0
+        config = Finding(file, line, CONFIG, "error", message)
         return sorted({config, *_lint_raw(root / "environments" / name, use_shellcheck=use_shellcheck)})
     return lint_environment(env, use_shellcheck=use_shellcheck)
+
+
+def key_line(file: Path, dotted: str) -> int | None:
+    """The line of ``components.net`` (or ``aws.target``, ...) in a YAML file, as far as it can be found."""
+    import yaml
+
+    try:
+        node = yaml.compose(file.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None
+    line = None
+    for part in dotted.split("."):
+        if not isinstance(node, yaml.MappingNode):
+            break
+        for key, value in node.value:
+            if key.value == part:
+                line, node = key.start_mark.line + 1, value
+                break
+        else:
+            break
+    return line
 
 
 def _lint_raw(env_dir: Path, *, use_shellcheck: bool) -> list[Finding]:

@@ -202,7 +202,7 @@ def test_lint_reports_an_incomplete_pair_even_when_env_yaml_is_refused(tmp_path:
     assert result.exit_code == 2, result.output
     assert "environments/test/network:0: incomplete-pair: no delete script (delete-*.sh)" in result.stdout
     assert "environments/test/app/install-app.sh:1: not-executable:" in result.stdout
-    assert ": config: " in result.stdout
+    assert "environments/test/env.yaml:5: config: components.network: " in result.stdout
 
 
 def test_lint_of_an_unknown_environment_exits_2(tmp_path: Path) -> None:
