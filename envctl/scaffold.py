@@ -32,6 +32,7 @@ class Scaffolded:
     scripts: tuple[Path, ...]
     env_file: Path
     copied_from: str | None
+    review_required: bool = False
 
 
 def new_component(root: Path, env_name: str, component: str, *, depends_on: Sequence[str] = (),
@@ -69,7 +70,8 @@ def new_component(root: Path, env_name: str, component: str, *, depends_on: Sequ
         scripts = _from_templates(component, folder)
     atomic_write_text(env_file, _register(yaml, data, env_file.read_text(encoding="utf-8"), component,
                                           depends_on))
-    return Scaffolded(component, folder, tuple(scripts), env_file, copy_from)
+    return Scaffolded(component, folder, tuple(scripts), env_file, copy_from,
+                      review_required=data.get("review") == "required")
 
 
 def _from_templates(component: str, folder: Path) -> list[Path]:

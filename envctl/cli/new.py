@@ -27,5 +27,6 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"created {path.relative_to(root)}")
         deps = f" (depends on {', '.join(depends_on)})" if depends_on else ""
         typer.echo(f"registered '{component}'{deps} in {made.env_file.relative_to(root)}")
-        typer.echo(f"next: edit the scripts, check them with 'envctl lint {env}', "
+        approve = f", 'envctl approve {env}'" if made.review_required else ""
+        typer.echo(f"next: edit the scripts, check them with 'envctl lint {env}'{approve}, "
                    f"then 'envctl up {env} --only {component}'")
