@@ -45,9 +45,9 @@ def _global(
 
 
 def _register_commands() -> None:
-    from envctl.cli import inspect, run
+    from envctl.cli import inspect, run, schedule
 
-    for module in (inspect, run):
+    for module in (inspect, run, schedule):
         module.register(app)
 
 
