@@ -45,9 +45,9 @@ def _global(
 
 
 def _register_commands() -> None:
-    from envctl.cli import inspect, run, schedule
+    from envctl.cli import inspect, run, schedule, sleep
 
-    for module in (inspect, run, schedule):
+    for module in (inspect, run, schedule, sleep):
         module.register(app)
 
 
