@@ -171,3 +171,29 @@ class _Builtins:
             comp.state, comp.since = new, when
             if outcome is None or not outcome.ran:
                 comp.last_action, comp.last_result = self.command, "ok"
+
+
+@dataclass(frozen=True)
+class SleepStatus:
+    """For ``status``: what runs although the environment is asleep, and what sleep saves."""
+
+    warnings: list[str]
+    savings: Any  # envctl.sleep_cost.SleepSavings
+
+    def to_json(self, awake_total_hourly: float | None = None) -> dict[str, Any]:
+        return {"sleep_warnings": self.warnings, "sleep": self.savings.to_json(awake_total_hourly)}
+
+
+def sleep_status(env: Environment, state: EnvState, *, client_factory: ClientFactory) -> SleepStatus:
+    """Warnings when an asleep environment has something running again (RDS restarts itself after 7 days),
+    and the hourly and daily savings of sleep. ``status`` adds these to its report."""
+    from envctl.aws.sleep import check_asleep
+    from envctl.sleep_cost import sleep_savings
+
+    warnings: list[str] = []
+    if state.overall(list(env.components)) == "asleep" or state.sleep:
+        warnings = check_asleep(env.name, region=env.region, config=env.sleep, client_factory=client_factory,
+                                remembered=state.sleep)
+    savings = sleep_savings(env.name, region=env.region, config=env.sleep, client_factory=client_factory,
+                            remembered=state.sleep, schedule=env.schedule)
+    return SleepStatus(warnings, savings)

@@ -266,3 +266,34 @@ def test_state_is_handed_over_before_each_change(estate: Estate) -> None:
     assert record["nodegroups"][f"{env}/workers"] == {"min": 1, "desired": 2, "max": 3}
     assert live["desiredSize"] == 2  # recorded while the nodegroup was still awake
     assert estate.now()[f"nodegroup {env}/workers"] == (0, 0, 3)
+
+
+PRICES = {("ec2", "t3.medium"): 0.0416, ("ec2", "m5.large"): 0.096, ("ec2", "t3.small"): 0.0208,
+          ("ec2", "t3.micro"): 0.0104, ("rds", "db.t4g.micro"): 0.016}
+
+
+def test_savings_price_what_sleep_switches_off_awake_or_asleep(estate: Estate) -> None:
+    from envctl.registry import ScheduleConfig
+    from envctl.sleep_cost import sleep_savings
+
+    schedule = ScheduleConfig(timezone="Europe/Amsterdam", sleep="0 19 * * 1-5", wake="0 8 * * 1-5")
+
+    def savings(remembered: dict[str, Any]) -> Any:
+        return sleep_savings(estate.env, region=REGION, config=None, client_factory=factory,
+                             remembered=remembered, schedule=schedule,
+                             price_of=lambda kind, type_, engine: PRICES.get((kind, type_)))
+
+    awake = savings({})
+    expected = round(2 * 0.0416 + 4 * 0.096 + 2 * 0.0208 + 0.016 + 0.0104, 4)
+    assert awake.hourly_usd == expected
+    assert awake.unpriced == []
+    # weeknights 19:00-08:00 (4 x 13 h) and the weekend from Friday 19:00 to Monday 08:00 (61 h)
+    assert awake.asleep_hours_per_week == 113
+    assert awake.daily_usd == round(expected * 113 / 7, 2)
+    outcome = estate.sleep()
+    assert savings(outcome.remembered).hourly_usd == expected  # asleep: awake sizes from the state
+    assert savings({}).hourly_usd == expected                  # ... or from the tags
+    unknown = sleep_savings(estate.env, region=REGION, config=None, client_factory=factory,
+                            price_of=lambda kind, type_, engine: None)
+    assert unknown.hourly_usd == 0 and len(unknown.unpriced) == 5
+    assert unknown.to_json(awake_total_hourly=0.5)["asleep_hourly_usd"] == 0.5

@@ -203,3 +203,27 @@ def test_due_for_reap_counts_from_up_since(tmp_path: Path) -> None:
         st.component(comp).state = "down"
     backend.save(st)
     assert due_for_reap(root, envs, now) == []
+
+
+def test_sleep_status_names_a_database_that_started_by_itself(aws: str, tmp_path: Path) -> None:
+    from envctl.sleepwake import sleep_status
+
+    root = project(tmp_path, schedule='schedule: {timezone: UTC, sleep: "0 20 * * *", wake: "0 8 * * *"}\n')
+    boto3.client("rds", region_name="us-east-1").create_db_instance(
+        DBInstanceIdentifier="orders", DBInstanceClass="db.t4g.micro", Engine="postgres", MasterUsername="admin",
+        MasterUserPassword="not-a-secret-1", AllocatedStorage=20, Tags=[{"Key": "envctl:env", "Value": "test"}])
+    assert run_cli("up", "test", root=root).exit_code == 0
+    assert run_cli("sleep", "test", root=root).exit_code == 0
+    env = load_environment(root, "test")
+
+    def factory(service: str, region: str) -> Any:
+        return boto3.client(service, region_name=region)
+
+    quiet = sleep_status(env, LocalBackend(root).load("test"), client_factory=factory)
+    assert quiet.warnings == []
+    assert quiet.savings.asleep_hours_per_week == 84
+    boto3.client("rds", region_name="us-east-1").start_db_instance(DBInstanceIdentifier="orders")
+    loud = sleep_status(env, LocalBackend(root).load("test"), client_factory=factory)
+    assert loud.warnings and loud.warnings[0].startswith("rds orders is available although the environment is asleep")
+    assert run_cli("sleep", "test", root=root).exit_code == 0
+    assert sleep_status(env, LocalBackend(root).load("test"), client_factory=factory).warnings == []
