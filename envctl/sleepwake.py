@@ -65,14 +65,15 @@ def client_factory_for(env: Environment, script_env: dict[str, str], endpoint: s
     """boto3 clients that reach what the scripts reach: the sandbox, an endpoint, or the account's profile."""
     import boto3
 
-    session = boto3.session.Session(profile_name=script_env.get("AWS_PROFILE") or None,
-                                    aws_access_key_id=script_env.get("AWS_ACCESS_KEY_ID"),
-                                    aws_secret_access_key=script_env.get("AWS_SECRET_ACCESS_KEY"))
-    url = endpoint or script_env.get("AWS_ENDPOINT_URL")
+    if env.aws.target == "sandbox":
+        session = boto3.session.Session(aws_access_key_id=script_env.get("AWS_ACCESS_KEY_ID"),
+                                        aws_secret_access_key=script_env.get("AWS_SECRET_ACCESS_KEY"))
+    else:
+        session = boto3.session.Session(profile_name=env.aws.profile)
+    extra = {"endpoint_url": endpoint} if endpoint else {}
 
     def make(service: str, region: str) -> Any:
-        return session.client(service, region_name=region, endpoint_url=url) if url else \
-            session.client(service, region_name=region)
+        return session.client(service, region_name=region, **extra)
 
     return make
 
@@ -100,7 +101,7 @@ def _run(root: Path, name: str, command: str, options: RunOptions, reporter: Rep
     backend = backend_for(root, env.state)
     watch = _Watch(reporter)
     builtins = _Builtins(env, command, factory, backend, watch)
-    kw: dict[str, Any] = {"reporter": watch, "backend": backend, "aws_env": aws.script_env,
+    kw: dict[str, Any] = {"reporter": watch, "backend": backend, "base_env": aws.script_env,
                           "sandbox_id": aws.sandbox_id}
     if command == "sleep":
         kw["finish"] = builtins.after_sleep_scripts
