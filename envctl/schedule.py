@@ -41,6 +41,13 @@ def require_schedule(env: Environment) -> ScheduleConfig:
     return sched
 
 
+def github_workflow(env: Environment, **options: str | None) -> str:
+    """The GitHub Actions workflow for ``env`` (see :mod:`envctl.schedule_github`)."""
+    from envctl.schedule_github import github_workflow as workflow
+
+    return workflow(env, **options)
+
+
 # ---------------------------------------------------------------- crontab
 
 

@@ -9,14 +9,13 @@ import typer
 
 from envctl.cli import render
 from envctl.cli.common import cli_context
-from envctl.cli.run import ONLY, PARALLEL, WAIT_LOCK, _wait
+from envctl.cli.run import PARALLEL, WAIT_LOCK, _wait
 
 
 def register(app: typer.Typer) -> None:
     @app.command("sleep")
     def sleep_(ctx: typer.Context,
                env: str | None = typer.Argument(None, help="Environment name (default: the one that is up)."),
-               only: list[str] = ONLY,
                parallel: int = PARALLEL,
                wait_lock: str | None = WAIT_LOCK) -> None:
         """Put ENV to sleep: sleep-*.sh in reverse order, then nodegroups and autoscaling groups to zero and
@@ -25,13 +24,12 @@ def register(app: typer.Typer) -> None:
 
         root = cli_context(ctx).root()
         name = status.pick_environment(root, env, wanted=("up", "partial"), what="up")
-        opts = engine.RunOptions(only=only, parallel=parallel, wait_lock=_wait(wait_lock))
+        opts = engine.RunOptions(parallel=parallel, wait_lock=_wait(wait_lock))
         _finish(lambda rep: sleepwake.sleep(root, name, opts, reporter=rep))
 
     @app.command()
     def wake(ctx: typer.Context,
              env: str | None = typer.Argument(None, help="Environment name (default: the one that is asleep)."),
-             only: list[str] = ONLY,
              parallel: int = PARALLEL,
              wait_lock: str | None = WAIT_LOCK) -> None:
         """Wake ENV: restore the remembered sizes and start what sleep stopped, then wake-*.sh in order."""
@@ -39,7 +37,7 @@ def register(app: typer.Typer) -> None:
 
         root = cli_context(ctx).root()
         name = status.pick_environment(root, env, wanted=("asleep", "partial"), what="asleep")
-        opts = engine.RunOptions(only=only, parallel=parallel, wait_lock=_wait(wait_lock))
+        opts = engine.RunOptions(parallel=parallel, wait_lock=_wait(wait_lock))
         _finish(lambda rep: sleepwake.wake(root, name, opts, reporter=rep))
 
     @app.command()
