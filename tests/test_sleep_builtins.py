@@ -297,3 +297,19 @@ def test_savings_price_what_sleep_switches_off_awake_or_asleep(estate: Estate) -
                             price_of=lambda kind, type_, engine: None)
     assert unknown.hourly_usd == 0 and len(unknown.unpriced) == 5
     assert unknown.to_json(awake_total_hourly=0.5)["asleep_hourly_usd"] == 0.5
+
+
+def test_wake_forgets_what_was_deleted_while_asleep(estate: Estate) -> None:
+    env = estate.env
+    asleep = estate.sleep()
+    eks = factory("eks", REGION)
+    for ng in ("workers", "batch"):
+        eks.delete_nodegroup(clusterName=env, nodegroupName=ng)
+    eks.delete_cluster(name=env)
+    factory("autoscaling", REGION).delete_auto_scaling_group(AutoScalingGroupName=f"asg-{env}", ForceDelete=True)
+    woken = estate.wake(asleep.remembered)
+    assert woken.errors == []
+    assert woken.remembered == {}
+    assert f"nodegroup {env}/workers: its cluster no longer exists; forgot its sizes" in woken.actions
+    assert f"autoscaling group asg-{env}: no longer exists; forgot its sizes" in woken.actions
+    assert estate.now()[f"rds orders-{env}"] == ("available", {})

@@ -278,7 +278,12 @@ def wake_builtins(env_name: str, *, region: str, config: SleepSwitches | None, c
 
 
 def _wake_nodegroups(run: _Run, env: str, eks: Any) -> None:
-    for cluster, arn, tags in list(env_clusters(eks, env)):
+    clusters = list(env_clusters(eks, env))
+    seen = {cluster for cluster, _arn, _tags in clusters}
+    for key in [k for k in run.data["nodegroups"] if k.split("/", 1)[0] not in seen]:
+        run.actions.append(f"nodegroup {key}: its cluster no longer exists; forgot its sizes")
+        run.data["nodegroups"].pop(key)
+    for cluster, arn, tags in clusters:
         current = dict(env_nodegroups(eks, cluster, env))
         names = {k[len(TAG_NODEGROUP_PREFIX):] for k in tags if k.startswith(TAG_NODEGROUP_PREFIX)}
         names |= {k.split("/", 1)[1] for k in run.data["nodegroups"] if k.startswith(cluster + "/")}
