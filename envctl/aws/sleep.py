@@ -210,7 +210,7 @@ def _sleep_db(run: _Run, rds: Any, db: dict[str, Any], name: str) -> None:
     if db.get("DBClusterIdentifier"):
         # Aurora members cannot be stopped one by one (cloud-custodian#8391); a sleep script stops the cluster
         return
-    if status == "stopped":
+    if status in ("stopped", "stopping"):
         if ours and name not in run.data["rds"]:
             run.data["rds"].append(name)
         return
