@@ -234,3 +234,12 @@ def test_offsets_of_a_zone() -> None:
     assert cronexpr.utc_offsets("Europe/Amsterdam") == [60, 120]
     assert cronexpr.utc_offsets("UTC") == [0]
     assert cronexpr.format_offset(-300) == "-0500"
+
+
+def test_a_missing_crontab_program_is_a_clear_error(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    result = run_cli("schedule", "test", "--install", root=root,
+                     env={"ENVCTL_CRONTAB": str(tmp_path / "no-such-crontab")})
+    assert result.exit_code == 2
+    assert "ENVCTL_CRONTAB" in result.stderr
+    assert "Traceback" not in result.output

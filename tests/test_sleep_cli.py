@@ -227,3 +227,14 @@ def test_sleep_status_names_a_database_that_started_by_itself(aws: str, tmp_path
     assert loud.warnings and loud.warnings[0].startswith("rds orders is available although the environment is asleep")
     assert run_cli("sleep", "test", root=root).exit_code == 0
     assert sleep_status(env, LocalBackend(root).load("test"), client_factory=factory).warnings == []
+
+
+def test_reap_leaves_a_locked_environment_for_the_next_round(aws: str, tmp_path: Path) -> None:
+    root = project(tmp_path, schedule="schedule: {down_after: 1s}\n")
+    assert run_cli("up", "test", root=root).exit_code == 0
+    time.sleep(1.1)
+    with LocalBackend(root).lock("test", LockHolder.current("envctl update test")):
+        result = run_cli("reap", "--yes", root=root)
+    assert result.exit_code == 0, result.output
+    assert "left for the next round" in result.stdout
+    assert status(root)["state"] == "up"
