@@ -5,12 +5,32 @@ services and regions through clients that refuse anything but reads (:mod:`envct
 No pricing and no printing here.
 """
 
-from envctl.inventory.collectors import ALL_ACTIONS, COLLECTORS, SPEND_ACTIONS, Collector
+from envctl.inventory.collectors import (
+    ACCOUNT_ACTIONS,
+    ALL_ACTIONS,
+    COLLECTORS,
+    POLICY_ACTIONS,
+    SPEND_ACTIONS,
+    Collector,
+)
 from envctl.inventory.core import GuardedClients, collect
 from envctl.inventory.model import GLOBAL, ClientFactory, Inventory, Resource, Scope
 from envctl.inventory.readonly import ReadOnlyViolation, policy_json
 
 __all__ = [
-    "ALL_ACTIONS", "COLLECTORS", "GLOBAL", "SPEND_ACTIONS", "ClientFactory", "Collector", "GuardedClients",
-    "Inventory", "ReadOnlyViolation", "Resource", "Scope", "collect", "policy_json",
+    "ACCOUNT_ACTIONS",
+    "ALL_ACTIONS",
+    "COLLECTORS",
+    "GLOBAL",
+    "POLICY_ACTIONS",
+    "SPEND_ACTIONS",
+    "ClientFactory",
+    "Collector",
+    "GuardedClients",
+    "Inventory",
+    "ReadOnlyViolation",
+    "Resource",
+    "Scope",
+    "collect",
+    "policy_json",
 ]

@@ -40,5 +40,11 @@ ALL_ACTIONS: frozenset[str] = frozenset(
     tagging.ACTIONS + confirm.ACTIONS + iam.ACTIONS + eks.ACTIONS + ec2.ACTIONS + misc.ACTIONS + rds.ACTIONS
 )
 
+ACCOUNT_ACTIONS: frozenset[str] = frozenset({"sts:GetCallerIdentity"})
+"""Checking that the credentials are for the environment's account (``target: account``)."""
+
 SPEND_ACTIONS: frozenset[str] = frozenset({"ce:GetCostAndUsage"})
 """Only ``verify --spend`` needs these."""
+
+POLICY_ACTIONS: frozenset[str] = ALL_ACTIONS | ACCOUNT_ACTIONS | SPEND_ACTIONS
+"""Everything ``envctl verify`` may call: what ``--print-policy`` grants."""

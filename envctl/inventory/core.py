@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from envctl.inventory.collectors import ALL_ACTIONS, COLLECTORS, Collector
 from envctl.inventory.model import GLOBAL, ClientFactory, Inventory, Resource, Scope
-from envctl.inventory.readonly import CallCounter, guard
+from envctl.inventory.readonly import CallCounter, count_calls, guard
 
 
 class GuardedClients:
@@ -20,14 +20,24 @@ class GuardedClients:
         self._allowed = frozenset(allowed)
         self._lock = threading.Lock()
         self._clients: dict[tuple[str, str], Any] = {}
+        self._stop: list[Callable[[], None]] = []
         self.counter = CallCounter()
 
     def __call__(self, service: str, region: str) -> Any:
         key = (service, region)
         with self._lock:  # creating boto3 clients is not thread-safe
             if key not in self._clients:
-                self._clients[key] = guard(self._factory(service, region), self._allowed, self.counter)
+                client = guard(self._factory(service, region), self._allowed)
+                self._stop.append(count_calls(client, self.counter))
+                self._clients[key] = client
             return self._clients[key]
+
+    def close(self) -> None:
+        """Stop counting (the caller's factory may hand the same clients to the next inventory)."""
+        with self._lock:
+            for stop in self._stop:
+                stop()
+            self._stop.clear()
 
 
 def collect(env_name: str, *, regions: Sequence[str], client_factory: ClientFactory,
@@ -61,13 +71,16 @@ def collect(env_name: str, *, regions: Sequence[str], client_factory: ClientFact
         except Exception as err:  # one failing collector must not hide the others' findings
             return f"{collector.name}@{region}", err
 
-    with ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
-        for key, result in pool.map(run, jobs):
-            if isinstance(result, BaseException):
-                errors[key] = _describe(result)
-                continue
-            for res in result:
-                _merge(found, res)
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
+            for key, result in pool.map(run, jobs):
+                if isinstance(result, BaseException):
+                    errors[key] = _describe(result)
+                    continue
+                for res in result:
+                    _merge(found, res)
+    finally:
+        clients.close()
     ordered = sorted(found.values(), key=lambda r: (r.component or "", r.type, r.region, r.id))
     return Inventory(env=env_name, resources=tuple(r for r in ordered if not r.pending_deletion),
                      pending=tuple(r for r in ordered if r.pending_deletion), errors=errors,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from envctl.errors import EnvctlError, ExitCode
@@ -66,8 +66,11 @@ class CallCounter:
             self.count += 1
 
 
-def guard(client: Any, allowed: Iterable[str], counter: CallCounter | None = None) -> Any:
-    """Make ``client`` refuse anything but the ``allowed`` read actions; returns the same client."""
+def guard(client: Any, allowed: Iterable[str]) -> Any:
+    """Make ``client`` refuse anything but the ``allowed`` read actions; returns the same client.
+
+    Guarding a client twice with the same set is a no-op; with another set, both apply.
+    """
     allowed_set = frozenset(allowed)
 
     def before_call(model: Any, **_: Any) -> None:
@@ -77,11 +80,21 @@ def guard(client: Any, allowed: Iterable[str], counter: CallCounter | None = Non
         if action not in allowed_set:
             raise ReadOnlyViolation(f"refused {action}: not in the declared read actions of verify",
                                     hint="declare it in the collector's ACTIONS")
-        if counter is not None:
-            counter.add()
 
-    client.meta.events.register("before-call", before_call, unique_id="envctl-readonly-guard")
+    client.meta.events.register("before-call", before_call,
+                                unique_id=f"envctl-readonly-{hash(allowed_set)}")
     return client
+
+
+def count_calls(client: Any, counter: CallCounter) -> Callable[[], None]:
+    """Count the operations ``client`` sends into ``counter``; returns the function that stops counting."""
+    unique_id = f"envctl-count-{id(counter)}"
+
+    def before_call(**_: Any) -> None:
+        counter.add()
+
+    client.meta.events.register("before-call", before_call, unique_id=unique_id)
+    return lambda: client.meta.events.unregister("before-call", unique_id=unique_id)
 
 
 def policy_document(actions: Iterable[str]) -> dict[str, Any]:
