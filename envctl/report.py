@@ -52,7 +52,7 @@ class VerifyReport:
     @property
     def verdict(self) -> str:
         if self.items:
-            cost = f"${self.hourly_usd:.4g}/h (${self.monthly_usd:,.2f}/month)"
+            cost = f"{money(self.hourly_usd, hourly=True)}/h ({money(self.monthly_usd)}/month)"
             extra = f", {self.unpriced} of unknown price" if self.unpriced else ""
             return (f"NOT CLEAN: {len(self.items)} resource(s) left in {self.env}, costing {cost}{extra}")
         if self.errors:
@@ -104,11 +104,15 @@ def to_json(report: VerifyReport) -> dict[str, Any]:
     return out
 
 
-def money(value: float | None, *, per: str = "") -> str:
+def money(value: float | None, *, per: str = "", hourly: bool = False) -> str:
+    """``$0.0450`` for hourly rates, ``$32.85`` for monthly amounts, ``unknown`` for no price."""
     if value is None:
         return "unknown"
-    text = f"${value:,.2f}" if value >= 1 or value == 0 else f"${value:.4f}".rstrip("0")
-    return text + per
+    if hourly:
+        return f"${value:,.4f}{per}"
+    if 0 < value < 0.01:
+        return f"<$0.01{per}"
+    return f"${value:,.2f}{per}"
 
 
 def to_markdown(report: VerifyReport) -> str:
@@ -119,11 +123,12 @@ def to_markdown(report: VerifyReport) -> str:
         for comp, items in report.by_component.items():
             for i in items:
                 r = i.resource
-                name = r.id + (f" (orphan of cluster `{r.orphan_of}`)" if r.orphan_of else "")
-                lines.append(f"| {comp} | `{r.type}` | `{name}` | {r.region} | "
-                             f"{'free' if i.price.free else money(i.price.hourly_usd)} | "
+                name = f"`{r.id}`" + (f" (orphan of cluster `{r.orphan_of}`)" if r.orphan_of else "")
+                lines.append(f"| {comp} | `{r.type}` | {name} | {r.region} | "
+                             f"{'free' if i.price.free else money(i.price.hourly_usd, hourly=True)} | "
                              f"{'free' if i.price.free else money(i.price.monthly_usd)} |")
-        lines.append(f"| **total** | | | | **{money(report.hourly_usd)}** | **{money(report.monthly_usd)}** |")
+        lines.append(f"| **total** | | | | **{money(report.hourly_usd, hourly=True)}** | "
+                     f"**{money(report.monthly_usd)}** |")
         if report.unpriced:
             lines += ["", f"{report.unpriced} resource(s) of unknown price are not in the total."]
         lines.append("")
