@@ -185,3 +185,46 @@ def test_no_env_and_several_with_state_names_them(tmp_path, aws):
     res = run_cli("verify", root=tmp_path)
     assert res.exit_code == 2
     assert "alpha, beta" in res.stderr
+
+
+FORGETFUL = {
+    "network": {"install-network.sh": "true\n", "delete-network.sh": "true\n"},
+    "cluster": {
+        "install-cluster.sh": """
+aws eks create-cluster --name "$CLUSTER_NAME" --role-arn arn:aws:iam::123456789012:role/eks \\
+  --resources-vpc-config subnetIds=[] --tags "$ENVCTL_TAGS_KV" >/dev/null
+aws logs create-log-group --log-group-name "/aws/eks/$CLUSTER_NAME/cluster"
+echo "CLUSTER_NAME=$CLUSTER_NAME" >> "$ENVCTL_OUTPUT"
+""",
+        # EKS makes its log group itself and keeps it: the delete removes only the cluster.
+        "delete-cluster.sh": 'aws eks delete-cluster --name "$CLUSTER_NAME" >/dev/null || true\n',
+    },
+    "app": {
+        "install-app.sh": f"""
+aws iam create-policy --policy-name app-policy --policy-document '{POLICY_DOC}' --tags $ENVCTL_TAGS_CLI >/dev/null
+aws iam create-role --role-name app-role --assume-role-policy-document '{{}}' --tags $ENVCTL_TAGS_CLI >/dev/null
+""",
+        # The classic leak: the delete forgets the custom policy its install created.
+        "delete-app.sh": "aws iam delete-role --role-name app-role\n",
+    },
+}
+
+
+def test_down_names_the_component_that_leaked_and_exits_5(tmp_path, aws):
+    make_env(tmp_path, "test", env_yaml(), FORGETFUL)
+    up = run_cli("up", "test", root=tmp_path)
+    assert up.exit_code == 0, up.output
+    policy_arn = "arn:aws:iam::123456789012:policy/app-policy"
+
+    down = run_cli("down", "test", "--yes", root=tmp_path)
+    assert down.exit_code == 5, down.output
+    out = down.output
+    assert "app: its delete left 1 resource(s) behind" in out
+    assert f"iam:policy {policy_arn}" in out
+    assert "cluster: its delete left 1 resource(s) behind" in out
+    assert "/aws/eks/demo/cluster" in out and "orphan of cluster demo" in out
+    assert "NOT CLEAN: 2 resource(s) left in test" in out
+    # After the cluster's outputs are gone from the state, verify still finds its orphan (env var fallback).
+    res = run_cli("verify", "test", "--json", root=tmp_path)
+    assert res.exit_code == 5
+    assert {r["arn"] for r in json.loads(res.stdout)["resources"]} >= {policy_arn}
