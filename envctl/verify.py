@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from envctl.errors import AccountMismatchError, UsageError
+from envctl.errors import AccountMismatchError, RefusedError, UsageError
 from envctl.inventory import collect
 from envctl.inventory.collectors import ACCOUNT_ACTIONS, SPEND_ACTIONS
 from envctl.inventory.model import ClientFactory
@@ -65,12 +65,18 @@ def state_outputs(env: Environment) -> dict[str, dict[str, str]]:
 
 
 def check_account(env: Environment, factory: ClientFactory) -> None:
-    """With ``target: account``, refuse to call another account clean: verify would look in the wrong place."""
-    if env.aws.target != "account" or not env.aws.account_id:
+    """With ``target: account``: the credentials work and are for the environment's account. Verifying the
+    wrong account (or none) would call an environment clean that is not."""
+    if env.aws.target != "account":
         return
     sts = guard(factory("sts", env.region), ACCOUNT_ACTIONS)
-    actual = sts.get_caller_identity()["Account"]
-    if actual != env.aws.account_id:
+    try:
+        actual = sts.get_caller_identity()["Account"]
+    except Exception as err:  # no credentials, expired token, unreachable endpoint: all mean "cannot look"
+        raise RefusedError(f"cannot verify {env.name}: AWS did not answer ({err})",
+                           hint=f"check the credentials{' of profile ' + env.aws.profile if env.aws.profile else ''}"
+                           ) from None
+    if env.aws.account_id and actual != env.aws.account_id:
         raise AccountMismatchError(f"{env.file}: aws.account_id is {env.aws.account_id}, but the credentials "
                                    f"are for account {actual}", hint="use the profile of the right account")
 

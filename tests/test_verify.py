@@ -228,3 +228,16 @@ def test_down_names_the_component_that_leaked_and_exits_5(tmp_path, aws):
     res = run_cli("verify", "test", "--json", root=tmp_path)
     assert res.exit_code == 5
     assert {r["arn"] for r in json.loads(res.stdout)["resources"]} >= {policy_arn}
+
+
+def test_verify_refuses_to_call_the_wrong_account_clean(tmp_path, aws):
+    make_env(tmp_path, "test", """
+    name: test
+    region: us-east-1
+    aws: {target: account, account_id: "111122223333"}
+    components:
+      app: {}
+    """, {"app": trivial("app")})
+    res = run_cli("verify", "test", root=tmp_path)
+    assert res.exit_code == 2
+    assert "111122223333" in res.stderr and "123456789012" in res.stderr

@@ -72,7 +72,11 @@ class Scope:
         """
         env = tags.get(ENV_TAG)
         if env == self.env:
-            return True, tags.get(COMPONENT_TAG), None
+            component = tags.get(COMPONENT_TAG)
+            if component is None:  # ours without a component tag: its cluster's owner, if it names one
+                name = cluster if cluster in self.clusters else cluster_of(tags, self.clusters)
+                component = self.clusters.get(name) if name else None
+            return True, component, None
         if env is not None:
             return False, None, None
         name = cluster if cluster in self.clusters else cluster_of(tags, self.clusters)
