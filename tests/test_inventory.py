@@ -247,3 +247,23 @@ def _post(url: str, body: dict) -> None:
     req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
                                  headers={"Content-Type": "application/json"})
     urllib.request.urlopen(req, timeout=10).read()
+
+
+def test_tagged_log_groups_and_volumes_carry_what_pricing_needs(aws):
+    logs = boto3.client("logs")
+    logs.create_log_group(logGroupName="/app/web", tags={"envctl:env": "test", "envctl:component": "app"})
+    logs.create_log_group(logGroupName="/app/gone", tags={"envctl:env": "test", "envctl:component": "app"})
+    logs.delete_log_group(logGroupName="/app/gone")
+    ec2 = boto3.client("ec2")
+    vol = ec2.create_volume(AvailabilityZone="us-east-1a", Size=50, VolumeType="gp2",
+                            TagSpecifications=spec("volume", tags("app")))["VolumeId"]
+    ec2.create_snapshot(VolumeId=vol, TagSpecifications=spec("snapshot", tags("app")))
+
+    inv = run()
+    assert inv.errors == {}
+    found = {r.type: r for r in inv.resources}
+    assert set(found) == {"logs:log-group", "ec2:volume", "ec2:snapshot"}
+    assert found["logs:log-group"].id == "/app/web"
+    assert found["logs:log-group"].attrs["stored_gb"] == 0
+    assert (found["ec2:volume"].attrs["volume_type"], found["ec2:volume"].attrs["size_gb"]) == ("gp2", 50)
+    assert found["ec2:snapshot"].attrs["size_gb"] == 50

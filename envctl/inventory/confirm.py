@@ -131,8 +131,14 @@ def _kms_keys(scope: Scope, region: str, ids: Mapping[str, str]) -> dict[str, At
 
 def _log_groups(scope: Scope, region: str, ids: Mapping[str, str]) -> dict[str, Attrs]:
     client = scope.client("logs", region)
+    # A few hits: one prefix query each; many: one listing of the region (50 groups a page).
+    if len(ids) <= 10:
+        groups = [g for name in sorted(set(ids.values()))
+                  for g in paginate(client, "describe_log_groups", "logGroups", logGroupNamePrefix=name)]
+    else:
+        groups = list(paginate(client, "describe_log_groups", "logGroups"))
     found: dict[str, Attrs] = {}
-    for group in paginate(client, "describe_log_groups", "logGroups"):
+    for group in groups:
         arn = str(group.get("arn", "")).removesuffix(":*")
         if arn in ids:
             found[arn] = {"stored_gb": (group.get("storedBytes") or 0) / 1024**3,
