@@ -20,7 +20,6 @@ from envctl.pricing import PriceTable
 from envctl.registry import Environment, list_environment_names
 from envctl.report import VerifyReport, build_report
 
-CLUSTER_KEYS = ("CLUSTER_NAME", "EKS_CLUSTER_NAME")
 DB_KEY_SUFFIXES = ("DB_INSTANCE_ID", "DB_INSTANCE_IDENTIFIER", "DB_IDENTIFIER")
 
 

@@ -241,3 +241,26 @@ def test_verify_refuses_to_call_the_wrong_account_clean(tmp_path, aws):
     res = run_cli("verify", "test", root=tmp_path)
     assert res.exit_code == 2
     assert "111122223333" in res.stderr and "123456789012" in res.stderr
+
+
+def test_cluster_and_db_names_come_from_outputs_and_vars(tmp_path):
+    from envctl.registry import load_environment
+    from envctl.verify import targets_from
+
+    make_env(tmp_path, "test", """
+    name: test
+    region: us-east-1
+    aws: {target: sandbox}
+    vars: {CLUSTER_NAME: main}
+    components:
+      eks: {}
+      batch: {vars: {BATCH_CLUSTER_NAME: jobs}}
+      db: {}
+    """, {c: trivial(c) for c in ("eks", "batch", "db")})
+    env = load_environment(tmp_path, "test")
+    targets = targets_from(env, {"eks": {"CLUSTER_NAME": "main", "VPC_ID": "vpc-1"},
+                                 "db": {"ORDERS_DB_INSTANCE_ID": "orders"}})
+    assert dict(targets.clusters) == {"main": "eks", "jobs": "batch"}
+    assert dict(targets.db_instances) == {"orders": "db"}
+    # After down cleared the outputs, the environment's CLUSTER_NAME still names it (no owner component).
+    assert dict(targets_from(env, {}).clusters) == {"main": None, "jobs": "batch"}
