@@ -38,6 +38,9 @@ def register(app: typer.Typer) -> None:
 
         root = cli_context(ctx).root()
         environment = load_environment(root, core.pick_environment(root, env))
+        note = core.sandbox_note(environment, root)  # before the factory, which starts the sandbox
+        if note:
+            render.warn(note)
         factory = client_factory_for(environment, root)
         report = core.verify_environment(environment, root, client_factory=factory)
         if spend:
