@@ -45,9 +45,9 @@ def _global(
 
 
 def _register_commands() -> None:
-    from envctl.cli import inspect, run
+    from envctl.cli import inspect, run, verify
 
-    for module in (inspect, run):
+    for module in (inspect, run, verify):
         module.register(app)
 
 
