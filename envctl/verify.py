@@ -39,7 +39,8 @@ def targets_from(env: Environment, outputs: Mapping[str, Mapping[str, str]] | No
     """Cluster names and RDS instance ids from the components' outputs (``state.components[c].outputs``)
     and vars, plus the environment's ``CLUSTER_NAME`` var (owned by the component naming it, else ``cluster``).
 
-    ``down`` clears a component's outputs when its delete succeeds: take these before the first delete.
+    ``down`` clears a component's outputs when its delete succeeds and keeps them as ``deleted_outputs``;
+    :func:`state_outputs` merges both, so a cluster that is gone is still known by name.
     """
     clusters: dict[str, str | None] = {}
     dbs: dict[str, str | None] = {}
@@ -60,7 +61,7 @@ def state_outputs(env: Environment) -> dict[str, dict[str, str]]:
     from envctl.state import backend_for
 
     state = backend_for(env.root, env.state).load(env.name)
-    return {name: dict(c.outputs) for name, c in state.components.items()}
+    return {name: {**c.deleted_outputs, **c.outputs} for name, c in state.components.items()}
 
 
 def check_account(env: Environment, factory: ClientFactory) -> None:
