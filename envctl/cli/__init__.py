@@ -45,9 +45,9 @@ def _global(
 
 
 def _register_commands() -> None:
-    from envctl.cli import inspect, run, schedule, sleep
+    from envctl.cli import inspect, run, schedule, sleep, verify
 
-    for module in (inspect, run, schedule, sleep):
+    for module in (inspect, run, verify, schedule, sleep):
         module.register(app)
 
 
