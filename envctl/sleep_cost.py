@@ -76,12 +76,11 @@ class SleepSavings:
 
 def default_price_of(region: str) -> PriceOf:
     """Prices from envctl's price table (``envctl.pricing``) for ``region``."""
+    from envctl.pricing import load_prices
+
+    table = load_prices().region_table(region) or {}
+
     def price_of(kind: str, type_: str, engine: str | None) -> float | None:
-        try:
-            from envctl.pricing import load_prices  # type: ignore[import-not-found,unused-ignore]
-        except ImportError:
-            return None
-        table = load_prices().region_table(region) or {}
         if kind == "ec2":
             rate = (table.get("ec2") or {}).get(type_)
         else:

@@ -61,23 +61,6 @@ class _Watch:
         self.inner.note(text)
 
 
-def client_factory_for(env: Environment, script_env: dict[str, str], endpoint: str | None) -> ClientFactory:
-    """boto3 clients that reach what the scripts reach: the sandbox, an endpoint, or the account's profile."""
-    import boto3
-
-    if env.aws.target == "sandbox":
-        session = boto3.session.Session(aws_access_key_id=script_env.get("AWS_ACCESS_KEY_ID"),
-                                        aws_secret_access_key=script_env.get("AWS_SECRET_ACCESS_KEY"))
-    else:
-        session = boto3.session.Session(profile_name=env.aws.profile)
-    extra = {"endpoint_url": endpoint} if endpoint else {}
-
-    def make(service: str, region: str) -> Any:
-        return session.client(service, region_name=region, **extra)
-
-    return make
-
-
 def sleep(root: Path, name: str, options: RunOptions, *, reporter: Reporter,
           client_factory: ClientFactory | None = None) -> SleepWakeResult:
     return _run(root, name, "sleep", options, reporter, client_factory)
@@ -96,8 +79,10 @@ def _run(root: Path, name: str, command: str, options: RunOptions, reporter: Rep
     env = load_environment(root, name)
     for text in lifecycle.preflight(env, command):
         reporter.note(text)
+    from envctl.aws.session import client_factory_for
+
     aws = target.prepare(env, root)
-    factory = client_factory or client_factory_for(env, aws.script_env, aws.endpoint)
+    factory = client_factory or client_factory_for(env, root)
     backend = backend_for(root, env.state)
     watch = _Watch(reporter)
     builtins = _Builtins(env, command, factory, backend, watch)

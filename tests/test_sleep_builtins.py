@@ -290,6 +290,8 @@ def test_savings_price_what_sleep_switches_off_awake_or_asleep(estate: Estate) -
     # weeknights 19:00-08:00 (4 x 13 h) and the weekend from Friday 19:00 to Monday 08:00 (61 h)
     assert awake.asleep_hours_per_week == 113
     assert awake.daily_usd == round(expected * 113 / 7, 2)
+    listed = sleep_savings(estate.env, region=REGION, config=None, client_factory=factory)  # envctl's price table
+    assert listed.hourly_usd == expected
     outcome = estate.sleep()
     assert savings(outcome.remembered).hourly_usd == expected  # asleep: awake sizes from the state
     assert savings({}).hourly_usd == expected                  # ... or from the tags
