@@ -199,6 +199,7 @@ class _Run:
                  after_step: Callable[[StepOutcome], Sequence[str]] | None = None,
                  before_save: Callable[[EnvState], None] | None = None,
                  finish: Callable[[EnvState], Any] | None = None,
+                 start: Callable[[EnvState], None] | None = None,
                  base_env: Mapping[str, str] | None = None) -> None:
         self.env, self.command, self.action = env, command, action
         self.nodes, self.waits_for, self.decide, self.options = nodes, waits_for, decide, options
@@ -207,6 +208,7 @@ class _Run:
         self.sandbox_id = sandbox_id
         self.cancel = cancel or runner.Cancel()
         self.after_step, self.finish, self.before_save = after_step, finish, before_save
+        self.start = start  # under the lock, before the first script (wake: the built-ins come first)
         self.base_env = dict(os.environ if base_env is None else base_env)
         # one per run: a value a script declares secret (::add-mask::) stays masked in every later step
         self.redactor = Redactor(secret_env_values(self.base_env))
@@ -250,6 +252,8 @@ class _Run:
         record = self._record(holder, started, None, "running")
         self.backend.append_run(record)
         self.reporter.run_started(self.run_id, self.command, self.env.name, self.nodes)
+        if self.start is not None:
+            self.start(self.state)
         if self.command == "up" and self.state.overall(list(self.env.components)) == "down":
             self.state.up_since = started
         if self.sandbox_id is not None and self.command == "up":
@@ -342,6 +346,8 @@ class _Run:
                 comp.outputs.update(outputs)
                 comp.scripts = hashes
             elif step.action == "delete":
+                if comp.outputs:
+                    comp.deleted_outputs = comp.outputs
                 comp.state, comp.since, comp.outputs, comp.scripts = "down", step.end, {}, {}
 
     def _settle(self, step: StepOutcome) -> None:

@@ -32,9 +32,6 @@ def run(root: Path, name: str, command: str, options: RunOptions, *, reporter: R
     from envctl.aws import target
 
     aws = target.prepare(env, root)
-    from envctl import preflight as checks
-
-    checks.check_target(env, aws.script_env)
     kw: dict[str, Any] = {"reporter": reporter, "base_env": aws.script_env, "sandbox_id": aws.sandbox_id}
     if command == "down" and options.verify:
         from envctl import leaks

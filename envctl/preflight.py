@@ -1,13 +1,11 @@
 """Checks that run before any command that mutates: lint, the review gate, the account guard.
 
-:func:`run` goes first, before the sandbox is started or anything is locked; :func:`check_target` goes once the
-AWS target is prepared, with the environment the scripts will get, so a sandbox environment can never reach
-anything but a local endpoint.
+:func:`run` goes first, before the sandbox is started or anything is locked. Once the target is prepared,
+``envctl.aws.target.prepare`` checks that a sandbox environment's scripts can reach nothing but a loopback
+endpoint.
 """
 
 from __future__ import annotations
-
-from collections.abc import Mapping
 
 from envctl.registry import Environment
 
@@ -26,10 +24,3 @@ def run(env: Environment, command: str) -> list[str]:
         check_account(env, sandbox_endpoint=env.aws.endpoint_url)
     return warnings
 
-
-def check_target(env: Environment, script_env: Mapping[str, str]) -> None:
-    """After the target is prepared: a sandbox environment's scripts must point at a loopback endpoint."""
-    from envctl.aws.guard import check_sandbox_script_env
-
-    if env.aws.target == "sandbox":
-        check_sandbox_script_env(env, script_env)

@@ -21,8 +21,8 @@ from envctl.errors import AccountMismatchError, RefusedError
 if TYPE_CHECKING:
     from envctl.registry import Environment
 
-#: ``client_factory(service_name) -> boto3 client``; the seam for another session or endpoint.
-ClientFactory = Callable[[str], Any]
+#: ``client_factory(service, region) -> boto3 client``, as ``envctl.aws.session.client_factory_for`` builds.
+ClientFactory = Callable[[str, str], Any]
 
 _AWS_DOMAINS = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws", ".aws")
 
@@ -32,16 +32,15 @@ def check_account(env: Environment, client_factory: ClientFactory | None = None,
     """Refuse (exit 2, nothing run) when ``env`` would act anywhere but where it is pinned.
 
     ``sandbox_endpoint``: for ``target: sandbox``, the URL the scripts will be given (the running sandbox's,
-    or the environment's ``endpoint_url``); ``client_factory`` defaults to a boto3 session with the
-    environment's profile and region (and its ``endpoint_url``, if any).
+    or the environment's ``endpoint_url``); ``client_factory`` defaults to the environment's own (its profile,
+    region and ``endpoint_url``), from ``envctl.aws.session``.
     """
     if env.aws.target == "sandbox":
         check_sandbox_endpoint(env, sandbox_endpoint or env.aws.endpoint_url)
         return
     if not env.aws.account_id:
         return
-    factory = client_factory or default_client_factory(env)
-    actual = caller_account(env, factory)
+    actual = caller_account(env, client_factory)
     if actual != env.aws.account_id:
         raise AccountMismatchError(
             f"refusing to act on environment '{env.name}': it is pinned to AWS account {env.aws.account_id}, "
@@ -50,10 +49,14 @@ def check_account(env: Environment, client_factory: ClientFactory | None = None,
                  f"{env.file}) and run again")
 
 
-def caller_account(env: Environment, client_factory: ClientFactory) -> str:
+def caller_account(env: Environment, client_factory: ClientFactory | None = None) -> str:
     """The account STS says the credentials belong to; a RefusedError when it cannot say."""
     try:
-        identity = client_factory("sts").get_caller_identity()
+        if client_factory is None:
+            from envctl.aws.session import client_factory_for
+
+            client_factory = client_factory_for(env, env.root)  # an unknown profile fails here: same message
+        identity = client_factory("sts", env.region).get_caller_identity()
     except Exception as err:  # botocore's errors (no credentials, expired token, no endpoint) share no base
         raise RefusedError(
             f"refusing to act on environment '{env.name}': cannot tell which AWS account {_credentials(env)} "
@@ -96,18 +99,6 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
-
-
-def default_client_factory(env: Environment) -> ClientFactory:
-    """boto3 clients with the environment's profile, region and endpoint (one session for all of them)."""
-    def factory(service: str) -> Any:
-        import boto3
-
-        # Created on the call, so that an unknown profile is reported like any other credentials problem.
-        session = boto3.Session(profile_name=env.aws.profile, region_name=env.region)
-        return session.client(service, endpoint_url=env.aws.endpoint_url)  # None: the usual resolution
-
-    return factory
 
 
 def _credentials(env: Environment) -> str:

@@ -21,8 +21,12 @@ def prepare(env: Environment, root: Path) -> AwsContext:
     from envctl.aws import sandbox
 
     if env.aws.target == "sandbox":
+        from envctl.aws.guard import check_sandbox_script_env
+
         info = sandbox.ensure_running(root)
-        return AwsContext(sandbox.script_env(info, root), info.endpoint, sandbox.identity(info.endpoint))
+        context = AwsContext(sandbox.script_env(info, root), info.endpoint, sandbox.identity(info.endpoint))
+        check_sandbox_script_env(env, context.script_env)  # a sandbox environment reaches nothing but local
+        return context
     base = dict(os.environ)
     if env.aws.profile:
         base["AWS_PROFILE"] = env.aws.profile

@@ -45,9 +45,9 @@ def _global(
 
 
 def _register_commands() -> None:
-    from envctl.cli import inspect, lint, new, review, run
+    from envctl.cli import inspect, lint, new, review, run, schedule, sleep, verify
 
-    for module in (inspect, run, lint, review, new):
+    for module in (inspect, run, verify, schedule, sleep, lint, review, new):
         module.register(app)
 
 
