@@ -1,0 +1,1 @@
+"""AWS access: the embedded sandbox, sessions, sleep and wake of nodegroups and friends."""
