@@ -347,7 +347,8 @@ def _own_info(port: int) -> SandboxInfo | None:
     if not isinstance(data, dict) or "boot_id" not in data or not isinstance(data.get("pid"), int):
         return None
     return SandboxInfo(pid=data["pid"], port=port, endpoint=_endpoint(port),
-                       started=data.get("started") or None, identity=f"{data['boot_id']}.{data.get('generation', 0)}")
+                       started=data.get("started") or None,
+                       identity=f"{data['boot_id']}.{data.get('generation', 0)}")
 
 
 def _log_tail(path: Path, lines: int = 3) -> str:
