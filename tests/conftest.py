@@ -8,7 +8,6 @@ import stat
 import subprocess
 import sys
 import textwrap
-import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -85,26 +84,28 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def sandbox_endpoint() -> Iterator[str]:
-    """One moto server for the whole test session, reached over HTTP like the scripts reach it."""
+def sandbox_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One sandbox for the whole test session, started by envctl itself, reached over HTTP like scripts do.
+
+    ``ENVCTL_SANDBOX_PORT`` points at it for the whole session, so any test root's ``ensure_running`` adopts
+    this server instead of starting its own.
+    """
+    from envctl.aws import sandbox
+
+    root = tmp_path_factory.mktemp("sandbox-root")
+    (root / "environments").mkdir()
     port = _free_port()
-    env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(url + "/moto-api/data.json", timeout=1).read()
-            break
-        except OSError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                raise RuntimeError("the test sandbox (moto server) did not start") from None
-            time.sleep(0.1)
-    yield url
-    proc.terminate()
-    proc.wait(10)
+    previous = os.environ.get(sandbox.PORT_ENV)
+    os.environ[sandbox.PORT_ENV] = str(port)
+    info = sandbox.start(root, port=port)
+    try:
+        yield info.endpoint
+    finally:
+        sandbox.stop(root)
+        if previous is None:
+            os.environ.pop(sandbox.PORT_ENV, None)
+        else:
+            os.environ[sandbox.PORT_ENV] = previous
 
 
 @pytest.fixture
