@@ -105,14 +105,16 @@ def start(root: Path, *, port: int | None = None) -> SandboxInfo:
             _write_record(root, running)
             return running
     port = configured_port(port)
-    info = _probe(port)
-    if info is None:
-        if _port_in_use(port):
+    if not _port_in_use(port):
+        info = _launch(root, port)
+    else:
+        found = _probe(port)
+        if found is None:
             raise SandboxError(
                 f"port {port} on {HOST} is in use by something that is not a moto server, so the sandbox "
                 "cannot start there",
                 hint=f"free the port, or choose another one with {PORT_ENV}=<port>")
-        info = _launch(root, port)
+        info = found
     _write_record(root, info)
     return info
 
@@ -267,7 +269,7 @@ def _write_record(root: Path, info: SandboxInfo) -> None:
                                            "started": info.started, "identity": info.identity})
 
 
-def _get(url: str, timeout: float = 2.0) -> tuple[int, bytes] | None:
+def _get(url: str, timeout: float = 1.5) -> tuple[int, bytes] | None:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as resp:
             return int(resp.status), resp.read()
