@@ -1,1 +1,1 @@
-"""AWS access: the embedded sandbox, sessions, sleep and wake of nodegroups and friends."""
+"""Everything that talks to AWS (or the sandbox): sessions, the sandbox, sleep and wake."""

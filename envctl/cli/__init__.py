@@ -45,9 +45,9 @@ def _global(
 
 
 def _register_commands() -> None:
-    from envctl.cli import inspect, sandbox
+    from envctl.cli import inspect, run, sandbox
 
-    for module in (inspect, sandbox):
+    for module in (inspect, run, sandbox):
         module.register(app)
 
 
