@@ -22,7 +22,8 @@ if [ "$vpc_id" = None ]; then
   new_vpc=yes
 fi
 
-# Nothing lives in a VPC created a moment ago: skip the lookups then.
+# The VPC is made first and deleted last: when it is new, nothing else of this component exists, so the
+# lookups are skipped (each aws call costs about half a second).
 existing_subnets=""
 [ -n "$new_vpc" ] || existing_subnets=$(aws ec2 describe-subnets \
   --filters "Name=vpc-id,Values=$vpc_id" "${OWN_FILTERS[@]}" \
@@ -45,8 +46,10 @@ public_b=$(subnet "$ENVCTL_ENV-public-b" b "$PUBLIC_B_CIDR" kubernetes.io/role/e
 private_a=$(subnet "$ENVCTL_ENV-private-a" a "$PRIVATE_A_CIDR" kubernetes.io/role/internal-elb=1)
 private_b=$(subnet "$ENVCTL_ENV-private-b" b "$PRIVATE_B_CIDR" kubernetes.io/role/internal-elb=1)
 
-read -r igw_id igw_vpc _ <<<"$(aws ec2 describe-internet-gateways --filters "${OWN_FILTERS[@]}" \
-  --query 'InternetGateways[0].[InternetGatewayId, Attachments[0].VpcId]' --output text) None"
+igw_id=None igw_vpc=None
+[ -n "$new_vpc" ] || read -r igw_id igw_vpc _ <<<"$(aws ec2 describe-internet-gateways \
+  --filters "${OWN_FILTERS[@]}" --query 'InternetGateways[0].[InternetGatewayId, Attachments[0].VpcId]' \
+  --output text) None"
 if [ "$igw_id" = None ]; then
   igw_id=$(aws ec2 create-internet-gateway --tag-specifications "$(ec2_tags internet-gateway "Name=$ENVCTL_ENV")" \
     --query InternetGateway.InternetGatewayId --output text)
@@ -56,7 +59,9 @@ if [ "$igw_vpc" != "$vpc_id" ]; then
   aws ec2 attach-internet-gateway --internet-gateway-id "$igw_id" --vpc-id "$vpc_id"
 fi
 
-eip_id=$(aws ec2 describe-addresses --filters "${OWN_FILTERS[@]}" --query 'Addresses[0].AllocationId' --output text)
+eip_id=None
+[ -n "$new_vpc" ] || eip_id=$(aws ec2 describe-addresses --filters "${OWN_FILTERS[@]}" \
+  --query 'Addresses[0].AllocationId' --output text)
 if [ "$eip_id" = None ]; then
   eip_id=$(aws ec2 allocate-address --domain vpc \
     --tag-specifications "$(ec2_tags elastic-ip "Name=$ENVCTL_ENV-nat")" --query AllocationId --output text)
