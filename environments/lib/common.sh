@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the component scripts of every environment: source it, do not run it.
 #   . "$(dirname "${BASH_SOURCE[0]}")/../../lib/common.sh"
 # Needs the variables envctl gives every script (ENVCTL_ENV, ENVCTL_COMPONENT, ENVCTL_TAGS_JSON, AWS_REGION).
@@ -24,6 +25,7 @@ ec2_tags() {
 }
 
 # The EC2 filters that select this component's resources in this environment: --filters "${OWN_FILTERS[@]}".
+# shellcheck disable=SC2034 # used by the scripts that source this file
 OWN_FILTERS=("Name=tag:envctl:env,Values=$ENVCTL_ENV" "Name=tag:envctl:component,Values=$ENVCTL_COMPONENT")
 
 # lookup VAR COMMAND...: runs a describe/get call and puts its output in VAR: true if the resource exists,

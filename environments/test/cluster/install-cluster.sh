@@ -11,6 +11,7 @@ set -euo pipefail
 describe=(aws eks describe-cluster --name "$CLUSTER_NAME" --query 'cluster.[arn, endpoint, version, status]'
   --output text)
 
+cluster=""
 if lookup cluster "${describe[@]}"; then
   read -r arn endpoint version status <<<"$cluster"
   if [ "$version" != "$KUBERNETES_VERSION" ]; then

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Names and documents shared by the iam component's scripts (sourced, not run).
 
 ACCOUNT_ID=$(aws sts get-caller-identity --query Account --output text)

@@ -17,8 +17,8 @@ if [ "$(printf '%s' "$current" | tr -d ' \n\t')" = "$(printf '%s' "$wanted" | tr
 fi
 old_versions=$(aws iam list-policy-versions --policy-arn "$ORDERS_POLICY_ARN" \
   --query 'Versions[?!IsDefaultVersion].VersionId' --output text)
-if [ "$(printf '%s\n' $old_versions | grep -c .)" -ge 4 ]; then
-  oldest=$(printf '%s\n' $old_versions | sort -t v -k 2 -n | head -n 1)
+if [ "$(printf '%s' "$old_versions" | wc -w)" -ge 4 ]; then
+  oldest=$(printf '%s' "$old_versions" | tr -s '[:blank:]' '\n' | sort -t v -k 2 -n | head -n 1)
   aws iam delete-policy-version --policy-arn "$ORDERS_POLICY_ARN" --version-id "$oldest"
 fi
 aws iam create-policy-version --policy-arn "$ORDERS_POLICY_ARN" --policy-document "$wanted" --set-as-default \

@@ -3,12 +3,12 @@
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../../lib/common.sh"
 
-nodegroup="$CLUSTER_NAME-$NODEGROUP"
+nodegroup_name="$CLUSTER_NAME-$NODEGROUP"
 
 # Asked of a cluster that does not exist, some endpoints fail with a server error: check the cluster first.
 exists aws eks describe-cluster --name "$CLUSTER_NAME" || exit 0
-if exists aws eks describe-nodegroup --cluster-name "$CLUSTER_NAME" --nodegroup-name "$nodegroup"; then
-  aws eks delete-nodegroup --cluster-name "$CLUSTER_NAME" --nodegroup-name "$nodegroup" >/dev/null
-  aws eks wait nodegroup-deleted --cluster-name "$CLUSTER_NAME" --nodegroup-name "$nodegroup"
-  log "deleted nodegroup $nodegroup"
+if exists aws eks describe-nodegroup --cluster-name "$CLUSTER_NAME" --nodegroup-name "$nodegroup_name"; then
+  aws eks delete-nodegroup --cluster-name "$CLUSTER_NAME" --nodegroup-name "$nodegroup_name" >/dev/null
+  aws eks wait nodegroup-deleted --cluster-name "$CLUSTER_NAME" --nodegroup-name "$nodegroup_name"
+  log "deleted nodegroup $nodegroup_name"
 fi

@@ -6,18 +6,18 @@
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../../lib/common.sh"
 
-nodegroup="$CLUSTER_NAME-$NODEGROUP"
+nodegroup_name="$CLUSTER_NAME-$NODEGROUP"
 
-if ! exists aws eks describe-nodegroup --cluster-name "$CLUSTER_NAME" --nodegroup-name "$nodegroup"; then
+if ! exists aws eks describe-nodegroup --cluster-name "$CLUSTER_NAME" --nodegroup-name "$nodegroup_name"; then
   # shellcheck disable=SC2046 # the subnet list, one word each
-  aws eks create-nodegroup --cluster-name "$CLUSTER_NAME" --nodegroup-name "$nodegroup" \
+  aws eks create-nodegroup --cluster-name "$CLUSTER_NAME" --nodegroup-name "$nodegroup_name" \
     --node-role "$IAM_NODE_ROLE_ARN" --subnets $(printf '%s' "$NETWORK_PRIVATE_SUBNET_IDS" | tr ',' ' ') \
     --kubernetes-version "$KUBERNETES_VERSION" --release-version "$NODE_AMI_RELEASE" \
     --ami-type AL2023_x86_64_STANDARD --capacity-type ON_DEMAND --instance-types "$INSTANCE_TYPE" --disk-size 50 \
     --scaling-config "minSize=$NODES_MIN,desiredSize=$NODES_DESIRED,maxSize=$NODES_MAX" \
     --labels "workload=general" --tags "$ENVCTL_TAGS_KV" >/dev/null
-  log "creating nodegroup $nodegroup ($INSTANCE_TYPE, $NODES_MIN/$NODES_DESIRED/$NODES_MAX)"
-  aws eks wait nodegroup-active --cluster-name "$CLUSTER_NAME" --nodegroup-name "$nodegroup"
+  log "creating nodegroup $nodegroup_name ($INSTANCE_TYPE, $NODES_MIN/$NODES_DESIRED/$NODES_MAX)"
+  aws eks wait nodegroup-active --cluster-name "$CLUSTER_NAME" --nodegroup-name "$nodegroup_name"
 fi
 
-output NAME "$nodegroup"
+output NAME "$nodegroup_name"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Names shared by the rds-orders scripts (sourced, not run).
 DB_NAME="$ENVCTL_ENV-orders"
 DB_MASTER_USER=orders_admin
