@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import signal
 import sys
@@ -77,6 +78,9 @@ def main(argv: list[str] | None = None) -> None:
     from moto.server import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import run_simple
 
+    # One line per request would grow the log without bound over a long-lived sandbox; errors still show.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    print(f"envctl sandbox (moto) pid {os.getpid()} listening on http://{args.host}:{args.port}", flush=True)
     moto_app = DomainDispatcherApplication(create_backend_app)
     app = _SandboxApp(moto_app, port=args.port, started=args.started)
     run_simple(args.host, args.port, app, threaded=True, use_reloader=False,
