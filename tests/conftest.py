@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import stat
@@ -83,29 +84,36 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def sandbox_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """One sandbox for the whole test session, started by envctl itself, reached over HTTP like scripts do.
+@pytest.fixture(scope="session", autouse=True)
+def _session_sandbox_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One sandbox port for the whole session, exported as ``ENVCTL_SANDBOX_PORT``; stopped at the end.
 
-    ``ENVCTL_SANDBOX_PORT`` points at it for the whole session, so any test root's ``ensure_running`` adopts
-    this server instead of starting its own.
+    Any test root's ``ensure_running`` adopts the server on that port instead of starting its own, and a
+    server started there by any test is stopped with the session, so none outlives the tests.
     """
     from envctl.aws import sandbox
 
     root = tmp_path_factory.mktemp("sandbox-root")
     (root / "environments").mkdir()
-    port = _free_port()
     previous = os.environ.get(sandbox.PORT_ENV)
-    os.environ[sandbox.PORT_ENV] = str(port)
-    info = sandbox.start(root, port=port)
+    os.environ[sandbox.PORT_ENV] = str(_free_port())
     try:
-        yield info.endpoint
+        yield root
     finally:
-        sandbox.stop(root)
+        with contextlib.suppress(Exception):  # a moto server envctl did not start is not ours to stop
+            sandbox.stop(root)
         if previous is None:
             os.environ.pop(sandbox.PORT_ENV, None)
         else:
             os.environ[sandbox.PORT_ENV] = previous
+
+
+@pytest.fixture(scope="session")
+def sandbox_endpoint(_session_sandbox_root: Path) -> str:
+    """The session's sandbox, started by envctl itself, reached over HTTP like scripts do."""
+    from envctl.aws import sandbox
+
+    return sandbox.start(_session_sandbox_root).endpoint
 
 
 @pytest.fixture
