@@ -45,9 +45,9 @@ def _global(
 
 
 def _register_commands() -> None:
-    from envctl.cli import inspect, run, sandbox
+    from envctl.cli import inspect, run, sandbox, verify
 
-    for module in (inspect, run, sandbox):
+    for module in (inspect, run, sandbox, verify):
         module.register(app)
 
 
