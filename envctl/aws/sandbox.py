@@ -120,8 +120,11 @@ def start(root: Path, *, port: int | None = None) -> SandboxInfo:
 
 
 def ensure_running(root: Path) -> SandboxInfo:
-    """The running sandbox, started if needed. What every command on a ``target: sandbox`` env calls."""
-    return status(root) or start(root)
+    """The running sandbox, started (or adopted) if needed and recorded for this root.
+
+    What every command on a ``target: sandbox`` environment calls.
+    """
+    return start(root)
 
 
 def stop(root: Path) -> bool:
@@ -332,6 +335,10 @@ def _launch(root: Path, port: int) -> SandboxInfo:
         if info is not None and info.pid == proc.pid:
             return info
         if proc.poll() is not None:
+            # Another envctl may have started one on this port a moment earlier: use that one.
+            other = _probe(port)
+            if other is not None:
+                return other
             raise SandboxError(f"the sandbox on port {port} exited at start (exit code {proc.returncode}): "
                                f"{_log_tail(log_path)}",
                                hint=f"see {log_path}; choose another port with {PORT_ENV}=<port>")
