@@ -190,3 +190,11 @@ def test_the_aws_shim_reaches_the_sandbox_for_rds_and_sqs(tmp_path: Path, aws: s
     assert any(url.endswith("/orders-events") for url in queues)
     # An explicit --endpoint-url is left alone (not passed twice).
     assert "orders" in aws_cli("--endpoint-url", aws, "rds", "describe-db-instances")
+
+
+def test_an_environment_on_a_stopped_sandbox_is_reported_gone(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(sandbox.PORT_ENV, str(_free_port()))
+    message = sandbox.check_environment_alive(_root(tmp_path), "an-earlier-sandbox.0", env="test")
+    assert message and "not running" in message and "envctl up test" in message
+    assert sandbox.check_environment_alive(tmp_path, None) is None
