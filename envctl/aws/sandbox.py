@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shlex
 import signal
 import socket
 import subprocess
@@ -34,8 +33,11 @@ from typing import Any
 
 import envctl
 from envctl.aws.sandbox_server import INFO_PATH
+from envctl.aws.shim import endpoint_env
+from envctl.aws.shim import prepend_path as prepend_path  # re-exported: the engine calls sandbox.*
+from envctl.aws.shim import shim_dir as shim_dir
 from envctl.errors import SandboxError
-from envctl.state import atomic_write_json, atomic_write_text, now_iso, read_json, state_dir
+from envctl.state import atomic_write_json, now_iso, read_json, state_dir
 
 PORT_ENV = "ENVCTL_SANDBOX_PORT"
 # Away from moto's own 5000 (macOS AirPlay) and LocalStack's 4566, so neither is adopted or hit by mistake.
@@ -44,10 +46,6 @@ HOST = "127.0.0.1"
 READY_TIMEOUT = 20.0
 STOP_TIMEOUT = 10.0
 MARKER_PARAMETER = "/envctl/sandbox-id"
-# Variables that would send a sandbox script's AWS calls somewhere else, or to a real account's credentials.
-DROPPED_VARS = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
-                "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME", "AWS_WEB_IDENTITY_TOKEN_FILE",
-                "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI")
 
 
 @dataclass(frozen=True)
@@ -176,68 +174,9 @@ def check_environment_alive(root: Path, recorded_identity: str | None, *, env: s
 def script_env(info: SandboxInfo, root: Path, base: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment of a script run against the sandbox: ``base`` (default ``os.environ``) pointed at it.
 
-    Sets the endpoint, dummy credentials, fail-fast retries (an unimplemented moto call is an HTTP 500 that
-    botocore would otherwise retry for 5-12 s) and a PATH whose first ``aws`` passes ``--endpoint-url``.
-    Real-account credentials and profiles are removed.
+    Dummy credentials replace any real ones; see :func:`envctl.aws.shim.endpoint_env`.
     """
-    env = dict(os.environ if base is None else base)
-    for name in list(env):
-        if name in DROPPED_VARS or name.startswith("AWS_ENDPOINT_URL_"):
-            del env[name]
-    env.update({
-        "AWS_ENDPOINT_URL": info.endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        # No file of the user's can add a profile, credential_process or endpoint of a real account.
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-        "AWS_MAX_ATTEMPTS": "1",
-        "AWS_RETRY_MODE": "standard",
-        "AWS_PAGER": "",
-    })
-    env["PATH"] = prepend_path(shim_dir(root), env.get("PATH", ""))
-    return env
-
-
-def prepend_path(folder: Path, path: str) -> str:
-    return os.pathsep.join([str(folder), *[p for p in path.split(os.pathsep) if p and p != str(folder)]])
-
-
-def shim_dir(root: Path, endpoint_url: str | None = None) -> Path:
-    """The folder holding envctl's ``aws`` shim (``<root>/.envctl/bin``), written if missing or stale.
-
-    The shim runs the stock aws CLI from envctl's own Python (no activated virtualenv needed) and adds
-    ``--endpoint-url "$AWS_ENDPOINT_URL"`` when that is set and the caller passed none: awscli v1 otherwise
-    sends RDS and SQS calls in us-east-1 (and EMR, DocDB, Neptune, Health) to the real AWS endpoints. It reads
-    the endpoint when it runs, so one shim serves the sandbox and any ``endpoint_url`` of ``target: account``;
-    ``endpoint_url`` is accepted for callers that state it and does not change the shim.
-    """
-    del endpoint_url
-    folder = state_dir(root) / "bin"
-    shim = folder / "aws"
-    text = _SHIM.replace("@PYTHON@", shlex.quote(sys.executable))
-    try:
-        current = shim.read_text(encoding="utf-8")
-    except OSError:
-        current = None
-    if current != text or not os.access(shim, os.X_OK):
-        atomic_write_text(shim, text, mode=0o755)
-    return folder
-
-
-_SHIM = """#!/bin/sh
-# Written by envctl. The stock aws CLI, from envctl's own Python, with --endpoint-url "$AWS_ENDPOINT_URL"
-# added when it is set and not given: awscli v1 ignores AWS_ENDPOINT_URL for RDS and SQS in us-east-1.
-for arg in "$@"; do
-  case "$arg" in
-    --endpoint-url|--endpoint-url=*) exec @PYTHON@ -m awscli "$@" ;;
-  esac
-done
-if [ -n "${AWS_ENDPOINT_URL:-}" ]; then
-  exec @PYTHON@ -m awscli --endpoint-url "$AWS_ENDPOINT_URL" "$@"
-fi
-exec @PYTHON@ -m awscli "$@"
-"""
+    return endpoint_env(info.endpoint, root, base, credentials=("testing", "testing"))
 
 
 # ---------------------------------------------------------------- internals
