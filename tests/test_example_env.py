@@ -1,7 +1,8 @@
 """The example environment ``test`` end to end, through the CLI as the contract defines it.
 
 ``envctl up test`` in the sandbox builds every resource the issue lists, tagged ``envctl:env=test`` and
-``envctl:component=<name>`` (checked with boto3, IAM and EKS included); a second ``up`` changes nothing;
+``envctl:component=<name>`` (checked with boto3, IAM and EKS included); a second ``up`` changes nothing; sleep
+and wake scale the nodegroup and stop the database and back;
 ``envctl down --yes`` leaves nothing tagged ``envctl:env=test`` in any of those services; and every delete
 script succeeds against an empty sandbox.
 """
@@ -122,6 +123,15 @@ def kinds(found: dict[tuple[str, str], dict[str, str]]) -> dict[tuple[str, str],
     return counts
 
 
+def _sizes_and_db() -> tuple[tuple[int, int, int], str]:
+    import boto3
+
+    scaling = boto3.client("eks").describe_nodegroup(clusterName="test", nodegroupName="test-general")[
+        "nodegroup"]["scalingConfig"]
+    db = boto3.client("rds").describe_db_instances(DBInstanceIdentifier="test-orders")["DBInstances"][0]
+    return (scaling["minSize"], scaling["desiredSize"], scaling["maxSize"]), db["DBInstanceStatus"]
+
+
 def _copy_of_the_repo(tmp_path: Path) -> Path:
     root = tmp_path / "repo"
     shutil.copytree(REPO / "environments", root / "environments")
@@ -132,7 +142,7 @@ def _detail(found: dict[Any, Any]) -> str:
     return "\n".join(f"{kind} {ident}" for kind, ident in sorted(found))
 
 
-def test_up_builds_everything_tagged_again_changes_nothing_and_down_leaves_nothing(
+def test_up_builds_everything_tagged_again_changes_nothing_sleeps_and_down_leaves_nothing(
         tmp_path: Path, aws: str) -> None:
     root = _copy_of_the_repo(tmp_path)
 
@@ -150,6 +160,12 @@ def test_up_builds_everything_tagged_again_changes_nothing_and_down_leaves_nothi
     forced = run_cli("up", ENV, "--force", root=root)
     assert forced.exit_code == 0, forced.output
     assert tagged_resources(ENV) == built
+
+    # Asleep overnight: nodes at zero and the database stopped; awake again as it was.
+    assert run_cli("sleep", ENV, root=root).exit_code == 0
+    assert _sizes_and_db() == ((0, 0, 3), "stopped")
+    assert run_cli("wake", ENV, root=root).exit_code == 0
+    assert _sizes_and_db() == ((1, 2, 3), "available")
 
     down = run_cli("down", ENV, "--yes", root=root)
     assert down.exit_code == 0, down.output
