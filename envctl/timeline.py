@@ -13,6 +13,7 @@ import datetime as _dt
 from dataclasses import dataclass, replace
 from typing import Any
 
+from envctl.durations import format_duration
 from envctl.errors import StateError
 
 # Commands whose steps wait for their dependents rather than for their dependencies.
@@ -116,8 +117,8 @@ def _raw_bars(run: dict[str, Any]) -> tuple[_dt.datetime, list[Bar]]:
         end = _parse(step["end"], f"run {run_id}: step {i + 1} end") if step.get("end") else None
         if end is None:  # a step of a run that is still going, or was killed before it recorded its end
             end = max(run_end or start, start)
-        bars.append(Bar(index=i, component=str(step.get("component", "?")), action=str(step.get("action", "?")),
-                        result=str(step.get("result") or "interrupted"),
+        bars.append(Bar(index=i, component=str(step.get("component", "?")),
+                        action=str(step.get("action", "?")), result=str(step.get("result") or "interrupted"),
                         start=(start - origin).total_seconds(), end=(end - origin).total_seconds(),
                         start_iso=str(step["start"]), end_iso=str(step.get("end") or end.isoformat())))
     return origin, bars
@@ -183,6 +184,16 @@ def analyse(run: dict[str, Any]) -> RunTimeline:
 def critical_path(run: dict[str, Any]) -> list[str]:
     """The components of the chain that decided the run's wall time, earliest first."""
     return [bar.component for bar in analyse(run).critical_bars]
+
+
+def summary_line(run: dict[str, Any]) -> str:
+    """One line for the end of a run: ``critical path: network → cluster → app, 1m00s of 1m01s wall``."""
+    line = analyse(run)
+    if not line.critical:
+        return "critical path: none (no step ran)"
+    chain = " → ".join(bar.component for bar in line.critical_bars)
+    return (f"critical path: {chain}, {format_duration(line.critical_path_s)} "
+            f"of {format_duration(line.wall_s)} wall")
 
 
 def to_json(run: dict[str, Any]) -> dict[str, Any]:

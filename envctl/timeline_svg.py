@@ -7,6 +7,7 @@ named. Every name that came from a user (component, action, environment, run id)
 from __future__ import annotations
 
 from html import escape
+from itertools import pairwise
 
 from envctl.durations import format_duration
 from envctl.timeline import Bar, RunTimeline
@@ -38,6 +39,7 @@ text {{ font-family: {FONT}; font-size: 12px; fill: #222; }}
 .bar:hover, .slot:hover {{ opacity: 0.75; }}
 .link {{ stroke: {CRITICAL}; stroke-width: 1.5; stroke-dasharray: 4 3; fill: none; }}
 .dur {{ font-size: 11px; fill: #333; }}
+.dur.inside {{ fill: #fff; }}
 .dur.critical {{ fill: {CRITICAL}; font-weight: bold; }}
 """
 
@@ -61,7 +63,7 @@ def tick_step(span: float) -> float:
 def tick_label(seconds: float, step: float) -> str:
     if step < 1:
         return f"{seconds:.1f}s"
-    whole = int(round(seconds))
+    whole = round(seconds)
     if whole < 60:
         return f"{whole}s"
     minutes, secs = divmod(whole, 60)
@@ -99,8 +101,8 @@ def _header(line: RunTimeline) -> list[str]:
         out.append(f'<rect x="{x}" y="50" width="14" height="10" fill="{colour}"/>'
                    f'<text class="muted" x="{x + 18}" y="59">{name}</text>')
         x += 26 + 7 * len(name)
-    out.append(f'<rect x="{x}" y="50" width="14" height="10" fill="#fff" stroke="{CRITICAL}" stroke-width="2.5"/>'
-               f'<text class="muted" x="{x + 18}" y="59">critical path</text>')
+    out.append(f'<rect x="{x}" y="50" width="14" height="10" fill="#fff" stroke="{CRITICAL}" '
+               f'stroke-width="2.5"/><text class="muted" x="{x + 18}" y="59">critical path</text>')
     x += 110
     out.append(f'<rect x="{x}" y="50" width="14" height="10" fill="url(#idle)" stroke="#ccc"/>'
                f'<text class="muted" x="{x + 18}" y="59">idle slot</text>')
@@ -130,19 +132,26 @@ def _bars(line: RunTimeline, scale: _Scale) -> list[str]:
         w = max(2.0, scale.x(bar.end) - x)
         out.append(f'<text class="label{crit}" x="{LABEL_W}" y="{y + BAR_H - 3}" text-anchor="end">'
                    f'{_e(bar.component)} <tspan class="muted">{_e(bar.action)}</tspan></text>')
+        flag = "true" if bar.critical else "false"
         out.append(f'<rect class="bar{crit} result-{_e(bar.result)}" x="{x:.1f}" y="{y}" width="{w:.1f}" '
-                   f'height="{BAR_H}" rx="2" fill="{_colour(bar.result)}" data-component="{_e(bar.component)}" '
-                   f'data-action="{_e(bar.action)}" data-result="{_e(bar.result)}" '
-                   f'data-start-s="{bar.start:.3f}" data-end-s="{bar.end:.3f}" '
-                   f'data-critical="{"true" if bar.critical else "false"}"><title>{_tooltip(bar)}</title></rect>')
-        out.append(f'<text class="dur{crit}" x="{x + w + 4:.1f}" y="{y + BAR_H - 3}">'
-                   f'{_e(format_duration(bar.duration))}</text>')
+                   f'height="{BAR_H}" rx="2" fill="{_colour(bar.result)}" '
+                   f'data-component="{_e(bar.component)}" data-action="{_e(bar.action)}" '
+                   f'data-result="{_e(bar.result)}" data-start-s="{bar.start:.3f}" '
+                   f'data-end-s="{bar.end:.3f}" '
+                   f'data-critical="{flag}"><title>{_tooltip(bar)}</title></rect>')
+        label = _e(format_duration(bar.duration))
+        if w >= 48:  # inside a wide bar, so it never collides with the critical-path links
+            out.append(f'<text class="dur inside" x="{x + w - 5:.1f}" y="{y + BAR_H - 3}" '
+                       f'text-anchor="end">{label}</text>')
+        else:
+            out.append(f'<text class="dur{crit}" x="{x + w + 5:.1f}" y="{y + BAR_H - 3}">{label}</text>')
     path = line.critical_bars
-    for before, after in zip(path, path[1:]):
+    for before, after in pairwise(path):
         y1 = TOP + row_of[before.index] * ROW_H + BAR_H / 2
         y2 = TOP + row_of[after.index] * ROW_H + BAR_H / 2
         x1, x2 = scale.x(before.end), scale.x(after.start)
-        out.append(f'<path class="link" d="M{x1:.1f},{y1} C{x1 + 12:.1f},{y1} {x2 - 12:.1f},{y2} {x2:.1f},{y2}"/>')
+        curve = f"M{x1:.1f},{y1} C{x1 + 12:.1f},{y1} {x2 - 12:.1f},{y2} {x2:.1f},{y2}"
+        out.append(f'<path class="link" d="{curve}"/>')
     return out
 
 
@@ -169,8 +178,9 @@ def _slots(line: RunTimeline, scale: _Scale, y: float) -> tuple[list[str], float
                        f'{_e(bar.component)} {_e(bar.action)}</title></rect>')
     height = drawn * (LANE_H + 2)
     if line.parallel > drawn:
-        out.append(f'<text class="muted" x="{X0}" y="{y + height + 11}">+ {line.parallel - drawn} more slots, '
-                   f'idle throughout</text>')
+        more = line.parallel - drawn
+        out.append(f'<text class="muted" x="{X0}" y="{y + height + 11}">'
+                   f'+ {more} more slots, idle throughout</text>')
         height += 14
     return out, max(height, 28)
 
@@ -191,8 +201,9 @@ def svg(line: RunTimeline) -> str:
     parts += slot_parts
     if line.not_run:
         height += 16
-        parts.append(f'<text class="muted" x="12" y="{height - 8}">no step (already done, skipped or blocked): '
-                     f'{_e(", ".join(line.not_run))}</text>')
+        names = _e(", ".join(line.not_run))
+        parts.append(f'<text class="muted" x="12" y="{height - 8}">'
+                     f'no step (already done, skipped or blocked): {names}</text>')
     defs = ('<defs><pattern id="idle" width="6" height="6" patternUnits="userSpaceOnUse" '
             'patternTransform="rotate(45)"><rect width="6" height="6" fill="#f7f7f7"/>'
             '<line x1="0" y1="0" x2="0" y2="6" stroke="#d5d5d5" stroke-width="2"/></pattern></defs>')
@@ -209,32 +220,49 @@ body {{ font-family: {FONT}; margin: 16px; color: #222; background: #fff; }}
 h1 {{ font-size: 18px; margin: 0 0 10px; }}
 table {{ border-collapse: collapse; margin-bottom: 14px; font-size: 13px; }}
 th, td {{ text-align: left; padding: 3px 10px 3px 0; vertical-align: top; }}
-th {{ color: #555; font-weight: normal; }}
+th {{ color: #555; font-weight: normal; padding-left: 14px; }}
+th:first-child {{ padding-left: 0; }}
 td.num {{ text-align: right; }}
 .critical {{ color: {CRITICAL}; font-weight: bold; }}
 """
 
 
-def html_page(line: RunTimeline) -> str:
-    """A self-contained page: the run's summary, the chart, then every step as a row."""
-    summary = [
-        ("run", line.run_id), ("command", line.command), ("environment", line.env), ("result", line.result),
+def _summary_rows(line: RunTimeline) -> str:
+    """The key facts as a table two pairs wide, so the chart stays near the top of the page."""
+    path = " → ".join(f"{b.component} ({b.action})" for b in line.critical_bars) or "none"
+    facts = [
+        ("run", line.run_id), ("result", line.result),
+        ("command", line.command), ("environment", line.env),
         ("started", line.started), ("wall time", format_duration(line.wall_s)),
-        ("critical path", " → ".join(f"{b.component} ({b.action})" for b in line.critical_bars) or "none"),
         ("critical path length", format_duration(line.critical_path_s)),
         ("sum of step durations", format_duration(line.sum_s)),
         ("parallel", f"--parallel {line.parallel}, at most {line.lanes} at once"),
+        ("steps", str(len(line.bars))),
     ]
+    rows = [f"<tr><th>{_e(a)}</th><td>{_e(va)}</td><th>{_e(b)}</th><td>{_e(vb)}</td></tr>"
+            for (a, va), (b, vb) in zip(facts[::2], facts[1::2], strict=True)]
+    rows.append(f'<tr><th>critical path</th><td colspan="3" class="critical">{_e(path)}</td></tr>')
     if line.not_run:
-        summary.append(("no step", ", ".join(line.not_run)))
-    rows = "\n".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in summary)
-    steps = "\n".join(
-        f'<tr{_CRIT_ROW if b.critical else ""}><td>{_e(b.component)}</td><td>{_e(b.action)}</td>'
-        f'<td class="num">+{_e(format_duration(b.start))}</td><td class="num">{_e(format_duration(b.duration))}'
-        f'</td><td>{_e(b.result)}</td><td>{"yes" if b.critical else ""}</td></tr>' for b in line.bars)
+        rows.append(f'<tr><th>no step</th><td colspan="3">{_e(", ".join(line.not_run))}</td></tr>')
+    return "\n".join(rows)
+
+
+def _step_rows(line: RunTimeline) -> str:
+    rows = []
+    for b in line.bars:
+        mark = _CRIT_ROW if b.critical else ""
+        rows.append(f"<tr{mark}><td>{_e(b.component)}</td><td>{_e(b.action)}</td>"
+                    f'<td class="num">+{_e(format_duration(b.start))}</td>'
+                    f'<td class="num">{_e(format_duration(b.duration))}</td><td>{_e(b.result)}</td>'
+                    f'<td>{"yes" if b.critical else ""}</td></tr>')
+    return "\n".join(rows)
+
+
+def html_page(line: RunTimeline) -> str:
+    """A self-contained page: the run's summary, the chart, then every step as a row."""
     title = f"envctl {line.command} {line.env}: run {line.run_id}"
     return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{_e(title)}</title>\n'
             f'<style>{_PAGE_STYLE}</style>\n</head>\n<body>\n<h1>{_e(title)}</h1>\n'
-            f'<table class="summary">\n{rows}\n</table>\n{svg(line)}'
+            f'<table class="summary">\n{_summary_rows(line)}\n</table>\n{svg(line)}'
             '<table class="steps">\n<tr><th>component</th><th>action</th><th>start</th><th>duration</th>'
-            f'<th>result</th><th>critical</th></tr>\n{steps}\n</table>\n</body>\n</html>\n')
+            f'<th>result</th><th>critical</th></tr>\n{_step_rows(line)}\n</table>\n</body>\n</html>\n')
