@@ -277,7 +277,7 @@ def test_env_option_takes_the_latest_run_of_that_environment(root: Path) -> None
 @pytest.mark.parametrize(("args", "message"), [
     (["nope"], "no run 'nope'"),
     (["2026"], "ambiguous"),
-    (["--out", "chart.png"], ".svg or .html"),
+    (["--out", "chart.png"], "FILE.svg or FILE.html"),
 ])
 def test_bad_run_ids_and_outputs_exit_2(root: Path, args: list[str], message: str) -> None:
     record(root, diamond_up(run_id="20261121T091500Z-aaaa"))
