@@ -130,11 +130,13 @@ def _critical(bars: list[Bar], waits: dict[str, set[str]]) -> list[int]:
     current = max(bars, key=lambda b: (b.end, b.start, b.index))
     path = [current.index]
     while True:
-        deps = waits.get(current.component, set())
+        # A step outside the graph (a built-in phase such as scaling nodegroups after the sleep scripts, or
+        # a record without depends_on) follows whatever ran before it.
+        deps = waits.get(current.component)
         candidates = [b for b in bars
                       if b.index != current.index and b.start < current.start
                       and b.end <= current.start + _SLACK_S
-                      and (b.component in deps or b.component == current.component)]
+                      and (deps is None or b.component in deps or b.component == current.component)]
         if not candidates:
             break
         current = max(candidates, key=lambda b: (b.end, b.start, b.index))

@@ -122,6 +122,16 @@ def test_a_step_queued_for_a_free_slot_still_follows_its_dependency() -> None:
     assert timeline.critical_path(run) == ["a", "b"]
 
 
+def test_a_step_outside_the_graph_follows_what_ran_before_it() -> None:
+    # sleep: the scripts in reverse order, then the built-in scaling of the nodegroups, as one more step
+    run = make_run("sleep", {"a": [], "b": ["a"]}, [("b", "sleep", 0, 2), ("a", "sleep", 2.1, 3),
+                                                   ("nodegroups", "sleep", 3.1, 9)])
+    assert timeline.critical_path(run) == ["b", "a", "nodegroups"]
+    no_graph = make_run("up", {}, [("a", "install", 0, 2), ("b", "install", 0, 1), ("c", "install", 2.1, 3)])
+    del no_graph["depends_on"]
+    assert timeline.critical_path(no_graph) == ["a", "c"]
+
+
 def test_no_steps_at_all() -> None:
     run = make_run("up", {"a": []}, [])
     assert timeline.critical_path(run) == []
