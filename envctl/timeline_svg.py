@@ -109,16 +109,18 @@ def _header(line: RunTimeline) -> list[str]:
     return out
 
 
-def _axis(scale: _Scale, y_top: float, y_bottom: float) -> list[str]:
+def _axis(scale: _Scale, y_top: float, y_bottom: float, *, labels_on_top: bool) -> list[str]:
     step = tick_step(scale.span)
     out = []
     count = int(scale.span / step + 1e-9)
     for n in range(count + 1):
         t = n * step
         x = scale.x(t)
+        label = _e(tick_label(t, step))
         out.append(f'<line class="grid" x1="{x:.1f}" y1="{y_top}" x2="{x:.1f}" y2="{y_bottom}"/>')
-        out.append(f'<text class="tick" x="{x:.1f}" y="{y_bottom + 14}" text-anchor="middle">'
-                   f'{_e(tick_label(t, step))}</text>')
+        out.append(f'<text class="tick" x="{x:.1f}" y="{y_bottom + 14}" text-anchor="middle">{label}</text>')
+        if labels_on_top:  # a tall chart: the scale where the eye starts too
+            out.append(f'<text class="tick" x="{x:.1f}" y="{y_top - 3}" text-anchor="middle">{label}</text>')
     return out
 
 
@@ -194,7 +196,7 @@ def svg(line: RunTimeline) -> str:
     axis_bottom = slots_top + slot_h + 4
     height = axis_bottom + 24
     parts = _header(line)
-    parts += _axis(scale, TOP - 6, axis_bottom)
+    parts += _axis(scale, TOP - 4, axis_bottom, labels_on_top=len(line.bars) > 12)
     if not line.bars:
         parts.append(f'<text class="muted" x="{X0}" y="{TOP + 14}">no step ran in this run</text>')
     parts += _bars(line, scale)
@@ -218,7 +220,8 @@ _CRIT_ROW = ' class="critical"'
 _PAGE_STYLE = f"""
 body {{ font-family: {FONT}; margin: 16px; color: #222; background: #fff; }}
 h1 {{ font-size: 18px; margin: 0 0 10px; }}
-table {{ border-collapse: collapse; margin-bottom: 14px; font-size: 13px; }}
+table {{ border-collapse: collapse; margin-bottom: 8px; font-size: 13px; }}
+p {{ font-size: 13px; margin: 4px 0 10px; }}
 th, td {{ text-align: left; padding: 3px 10px 3px 0; vertical-align: top; }}
 th {{ color: #555; font-weight: normal; padding-left: 14px; }}
 th:first-child {{ padding-left: 0; }}
@@ -227,7 +230,7 @@ td.num {{ text-align: right; }}
 """
 
 
-def _summary_rows(line: RunTimeline) -> str:
+def _summary(line: RunTimeline) -> str:
     """The key facts as a table two pairs wide, so the chart stays near the top of the page."""
     path = " → ".join(f"{b.component} ({b.action})" for b in line.critical_bars) or "none"
     facts = [
@@ -241,10 +244,11 @@ def _summary_rows(line: RunTimeline) -> str:
     ]
     rows = [f"<tr><th>{_e(a)}</th><td>{_e(va)}</td><th>{_e(b)}</th><td>{_e(vb)}</td></tr>"
             for (a, va), (b, vb) in zip(facts[::2], facts[1::2], strict=True)]
-    rows.append(f'<tr><th>critical path</th><td colspan="3" class="critical">{_e(path)}</td></tr>')
+    table = '<table class="summary">\n' + "\n".join(rows) + "\n</table>\n"
+    table += f'<p>critical path: <span class="critical">{_e(path)}</span></p>\n'
     if line.not_run:
-        rows.append(f'<tr><th>no step</th><td colspan="3">{_e(", ".join(line.not_run))}</td></tr>')
-    return "\n".join(rows)
+        table += f'<p>no step (already done, skipped or blocked): {_e(", ".join(line.not_run))}</p>\n'
+    return table
 
 
 def _step_rows(line: RunTimeline) -> str:
@@ -263,6 +267,6 @@ def html_page(line: RunTimeline) -> str:
     title = f"envctl {line.command} {line.env}: run {line.run_id}"
     return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{_e(title)}</title>\n'
             f'<style>{_PAGE_STYLE}</style>\n</head>\n<body>\n<h1>{_e(title)}</h1>\n'
-            f'<table class="summary">\n{_summary_rows(line)}\n</table>\n{svg(line)}'
+            f'{_summary(line)}{svg(line)}'
             '<table class="steps">\n<tr><th>component</th><th>action</th><th>start</th><th>duration</th>'
             f'<th>result</th><th>critical</th></tr>\n{_step_rows(line)}\n</table>\n</body>\n</html>\n')
