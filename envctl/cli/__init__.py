@@ -45,9 +45,9 @@ def _global(
 
 
 def _register_commands() -> None:
-    from envctl.cli import inspect, timeline
+    from envctl.cli import inspect, run, timeline
 
-    for module in (inspect, timeline):
+    for module in (inspect, run, timeline):
         module.register(app)
 
 
