@@ -61,6 +61,7 @@ class RunTimeline:
     bars: tuple[Bar, ...]
     critical: tuple[int, ...]          # Bar.index values, earliest first
     not_run: tuple[str, ...]           # components of the graph without a step (skipped or blocked)
+    not_run_why: dict[str, str]        # why, where the record says (the engine's "skipped")
     reversed: bool
     lanes: int                         # the most steps that ran at once
 
@@ -72,6 +73,11 @@ class RunTimeline:
     @property
     def critical_path_s(self) -> float:
         return sum(bar.duration for bar in self.critical_bars)
+
+    @property
+    def not_run_text(self) -> str:
+        """``app (not started: cluster failed), dns``."""
+        return ", ".join(f"{c} ({self.not_run_why[c]})" if c in self.not_run_why else c for c in self.not_run)
 
     @property
     def sum_s(self) -> float:
@@ -86,18 +92,44 @@ def _parse(text: str, what: str) -> _dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=_dt.timezone.utc)
 
 
-def _waits_for(run: dict[str, Any]) -> dict[str, set[str]]:
-    """component -> the components whose steps it waits for in this run's direction."""
-    depends_on: dict[str, list[str]] = run.get("depends_on") or {}
+def _edges(depends_on: dict[str, list[str]], *, flip: bool) -> dict[str, set[str]]:
     waits: dict[str, set[str]] = {name: set() for name in depends_on}
     for name, deps in depends_on.items():
         for dep in deps or ():
             waits.setdefault(dep, set())
-            if run.get("command") in REVERSED_COMMANDS:
+            if flip:
                 waits[dep].add(name)
             else:
                 waits[name].add(dep)
     return waits
+
+
+def _violations(waits: dict[str, set[str]], bars: list[Bar]) -> int:
+    """How many waits the recorded times contradict (the waited-for step ended after the waiter started)."""
+    first_end: dict[str, float] = {}
+    last_start: dict[str, float] = {}
+    for bar in bars:
+        first_end[bar.component] = min(first_end.get(bar.component, bar.end), bar.end)
+        last_start[bar.component] = max(last_start.get(bar.component, bar.start), bar.start)
+    return sum(1 for name, deps in waits.items() if name in last_start
+               for dep in deps if dep in first_end and first_end[dep] > last_start[name] + _SLACK_S)
+
+
+def _waits_for(run: dict[str, Any], bars: list[Bar]) -> tuple[dict[str, set[str]], bool]:
+    """component -> the components whose steps it waited for in this run, and whether that is reversed.
+
+    The run engine records ``depends_on`` as what each component waited for in the run's own direction and
+    says so with ``"reverse"``; a record without that key lists plain dependencies, to be read backwards on
+    ``down`` and ``sleep``. When the recorded times contradict that reading and agree with the other one,
+    the times win: they are what happened.
+    """
+    depends_on: dict[str, list[str]] = run.get("depends_on") or {}
+    reverse = bool(run["reverse"]) if "reverse" in run else run.get("command") in REVERSED_COMMANDS
+    flip = "reverse" not in run and reverse
+    chosen, other = _edges(depends_on, flip=flip), _edges(depends_on, flip=not flip)
+    if _violations(chosen, bars) > _violations(other, bars):
+        chosen = other
+    return chosen, reverse
 
 
 def _raw_bars(run: dict[str, Any]) -> tuple[_dt.datetime, list[Bar]]:
@@ -165,7 +197,8 @@ def analyse(run: dict[str, Any]) -> RunTimeline:
         raise StateError("not a run record: it has no run_id")
     origin, bars = _raw_bars(run)
     bars.sort(key=lambda b: (b.start, b.end, b.index))
-    critical = _critical(bars, _waits_for(run))
+    waits, reverse = _waits_for(run, bars)
+    critical = _critical(bars, waits)
     on_path = set(critical)
     bars = [replace(b, critical=b.index in on_path) for b in bars]
     bars, lanes = _assign_lanes(bars)
@@ -175,12 +208,15 @@ def analyse(run: dict[str, Any]) -> RunTimeline:
     ran = {b.component for b in bars}
     graph = list(dict.fromkeys([*(run.get("depends_on") or {}),
                                 *(d for ds in (run.get("depends_on") or {}).values() for d in ds or ())]))
+    skipped = run.get("skipped")
+    why: dict[str, Any] = skipped if isinstance(skipped, dict) else {}
     return RunTimeline(
         run_id=str(run["run_id"]), command=str(run.get("command", "?")), env=str(run.get("env", "?")),
         result=str(run.get("result", "?")), parallel=int(run.get("parallel") or max(lanes, 1)),
         started=origin.isoformat(), ended=ended, wall_s=max(wall, last_end), bars=tuple(bars),
         critical=tuple(critical), not_run=tuple(c for c in graph if c not in ran),
-        reversed=run.get("command") in REVERSED_COMMANDS, lanes=lanes)
+        not_run_why={c: str(why[c]) for c in graph if c not in ran and why.get(c)},
+        reversed=reverse, lanes=lanes)
 
 
 def critical_path(run: dict[str, Any]) -> list[str]:
@@ -212,7 +248,7 @@ def to_json(run: dict[str, Any]) -> dict[str, Any]:
         "critical_path_s": round(line.critical_path_s, 3),
         "sum_s": round(line.sum_s, 3),
         "max_concurrency": line.lanes,
-        "not_run": list(line.not_run),
+        "not_run": [{"component": c, "why": line.not_run_why.get(c)} for c in line.not_run],
         "steps": [{"component": b.component, "action": b.action, "start": b.start_iso, "end": b.end_iso,
                    "result": b.result, "offset_s": round(b.start, 3), "duration_s": round(b.duration, 3),
                    "critical": b.critical} for b in line.bars],

@@ -203,7 +203,7 @@ def svg(line: RunTimeline) -> str:
     parts += slot_parts
     if line.not_run:
         height += 16
-        names = _e(", ".join(line.not_run))
+        names = _e(line.not_run_text)
         parts.append(f'<text class="muted" x="12" y="{height - 8}">'
                      f'no step (already done, skipped or blocked): {names}</text>')
     defs = ('<defs><pattern id="idle" width="6" height="6" patternUnits="userSpaceOnUse" '
@@ -247,7 +247,7 @@ def _summary(line: RunTimeline) -> str:
     table = '<table class="summary">\n' + "\n".join(rows) + "\n</table>\n"
     table += f'<p>critical path: <span class="critical">{_e(path)}</span></p>\n'
     if line.not_run:
-        table += f'<p>no step (already done, skipped or blocked): {_e(", ".join(line.not_run))}</p>\n'
+        table += f'<p>no step (already done, skipped or blocked): {_e(line.not_run_text)}</p>\n'
     return table
 
 

@@ -89,10 +89,19 @@ def test_critical_path_follows_the_slow_branch_in_the_run_direction(run: dict[st
     assert timeline.to_json(run)["critical_path"] == expected
 
 
-def test_down_read_forward_would_be_wrong() -> None:
-    # The same steps under "up" have no dependency of network that ended before it: the chain stops at once.
-    run = diamond_down()
-    assert timeline.critical_path({**run, "command": "up"}) == ["network"]
+def test_engine_records_what_each_step_waited_for_on_down() -> None:
+    # The run engine writes depends_on already reversed on down (what each delete waited for) with
+    # "reverse": true; the same path must come out.
+    run = diamond_down() | {"reverse": True,
+                            "depends_on": {"network": ["cluster", "rds"], "cluster": ["app"], "rds": ["app"],
+                                           "app": []}}
+    assert timeline.critical_path(run) == ["app", "cluster", "network"]
+
+
+def test_the_recorded_times_win_over_a_misleading_direction() -> None:
+    # Read forward, nothing network "depends on" ended before it; the times say the graph ran backwards.
+    run = diamond_down() | {"command": "delete-everything"}
+    assert timeline.critical_path(run) == ["app", "cluster", "network"]
 
 
 def test_independent_components_the_one_that_ended_last_is_the_path() -> None:
@@ -106,7 +115,7 @@ def test_a_failed_step_ends_the_path_and_blocked_components_have_no_bar() -> Non
                                    ("cluster", "install", 10.1, 45, "failed")], result="failed")
     data = timeline.to_json(run)
     assert data["critical_path"] == ["network", "cluster"]
-    assert data["not_run"] == ["app"]
+    assert data["not_run"] == [{"component": "app", "why": None}]
     assert [s["result"] for s in data["steps"]] == ["ok", "ok", "failed"]
     assert "app" not in {b.get("data-component") for b in bars(svg_root(timeline.render_svg(run)))}
 
@@ -136,7 +145,7 @@ def test_no_steps_at_all() -> None:
     run = make_run("up", {"a": []}, [])
     assert timeline.critical_path(run) == []
     data = timeline.to_json(run)
-    assert data["steps"] == [] and data["not_run"] == ["a"]
+    assert data["steps"] == [] and data["not_run"] == [{"component": "a", "why": None}]
     assert "no step ran" in timeline.render_svg(run)
     assert timeline.summary_line(run) == "critical path: none (no step ran)"
 
