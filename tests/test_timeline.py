@@ -331,3 +331,52 @@ def test_headless_chromium_renders_the_page_without_errors(tmp_path: Path) -> No
     width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
     assert (width, height) == (1200, 700)
     assert len(data) > 20_000  # a blank page compresses to a few kilobytes
+
+
+# ---------------------------------------------------------------- a real run
+
+
+def real_env(root: Path) -> None:
+    """net, then cluster (slow) and db (fast) side by side, then app; deletes: cluster's is the slow one."""
+    from tests.conftest import make_env
+
+    spec = {"net": ([], 0.2, 0.1), "cluster": (["net"], 1.0, 0.8), "db": (["net"], 0.1, 0.1),
+            "app": (["cluster", "db"], 0.1, 0.1)}
+    lines = ["name: demo", "region: us-east-1", "aws: {target: sandbox}", "components:"]
+    scripts = {}
+    for comp, (deps, up_s, down_s) in spec.items():
+        lines.append(f"  {comp}: {{depends_on: [{', '.join(deps)}]}}")
+        scripts[comp] = {f"install-{comp}.sh": f"sleep {up_s}\n", f"delete-{comp}.sh": f"sleep {down_s}\n"}
+    make_env(root, "demo", "\n".join(lines) + "\n", scripts)
+
+
+def check_picture(path: Path, run: dict[str, Any], expected_path: list[str]) -> None:
+    found = bars(svg_root(path.read_text()))
+    by_start = [s["component"] for s in sorted(run["steps"], key=lambda s: (s["start"], s["end"]))]
+    assert [b.get("data-component") for b in found] == by_start
+    assert sorted(by_start) == ["app", "cluster", "db", "net"]
+    assert [b.get("data-component") for b in found if b.get("data-critical") == "true"] == expected_path
+
+
+@pytest.mark.sandbox
+def test_timeline_of_a_real_up_and_down(root: Path, aws: str) -> None:
+    real_env(root)
+    assert run_cli("up", "demo", "--parallel", "4", root=root).exit_code == 0
+    result = run_cli("timeline", "--json", root=root)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["command"] == "up"
+    assert data["critical_path"] == ["net", "cluster", "app"]
+    assert data["critical_path_s"] <= data["wall_s"]
+    shown = run_cli("timeline", data["run_id"][:18], root=root)
+    assert shown.exit_code == 0, shown.output
+    up_run = LocalBackend(root).runs("demo")[-1]
+    check_picture(Path(shown.stdout.strip()), up_run, ["net", "cluster", "app"])
+
+    assert run_cli("down", "demo", "--yes", "--no-verify", root=root).exit_code == 0
+    result = run_cli("timeline", "--env", "demo", "--out", str(root / "down.svg"), root=root)
+    assert result.exit_code == 0, result.output
+    down_run = LocalBackend(root).runs("demo")[-1]
+    assert down_run["command"] == "down"
+    assert timeline.critical_path(down_run) == ["app", "cluster", "net"]
+    check_picture(root / "down.svg", down_run, ["app", "cluster", "net"])
