@@ -76,11 +76,12 @@ def register(app: typer.Typer) -> None:
     def timeline_command(
         ctx: typer.Context,
         run_id: str | None = typer.Argument(None, help="The run (a unique prefix of its id will do). "
-                                            "Default: the latest run.", show_default=False),
+                                            "Default: the latest run.", show_default=False, metavar="RUN_ID"),
         env: str | None = typer.Option(None, "--env", help="Take the runs of this environment only.",
-                                       show_default=False),
+                                       show_default=False, metavar="ENV"),
         out: Path | None = typer.Option(None, "--out", help="Write the picture here: FILE.svg or FILE.html. "
-                                        "Default: .envctl/runs/<run-id>/timeline.html.", show_default=False),
+                                        "Default: .envctl/runs/<run-id>/timeline.html.", show_default=False,
+                                        metavar="FILE"),
         as_json: bool = typer.Option(False, "--json", help="Print the steps and the critical path as JSON "
                                      "(writes a file only with --out)."),
     ) -> None:
