@@ -150,6 +150,24 @@ def test_no_steps_at_all() -> None:
     assert timeline.summary_line(run) == "critical path: none (no step ran)"
 
 
+def test_a_run_still_going_or_killed_mid_step() -> None:
+    run = diamond_up() | {"ended": None, "result": "running"}
+    del run["steps"][-1]["end"]  # app was running when the record was written
+    data = timeline.to_json(run)
+    assert [s["component"] for s in data["steps"]] == ["network", "rds", "cluster", "app"]
+    assert data["steps"][-1]["duration_s"] == 0.0
+    assert data["critical_path"][-1] == "app"
+
+
+def test_a_record_with_a_broken_time_is_a_clear_error(root: Path) -> None:
+    run = diamond_up()
+    run["steps"][1]["start"] = "yesterday"
+    record(root, run)
+    result = run_cli("timeline", root=root)
+    assert result.exit_code == 2
+    assert "run 20261121T091500Z-ab12: step 2 start: 'yesterday' is not an ISO-8601 time" in result.stderr
+
+
 def test_json_has_the_contract_shape_with_steps_by_start_time() -> None:
     data = timeline.to_json(diamond_up())
     assert {"run_id", "critical_path", "steps"} <= set(data)
