@@ -339,6 +339,8 @@ class _Run:
                 comp.outputs.update(outputs)
                 comp.scripts = hashes
             elif step.action == "delete":
+                if comp.outputs:
+                    comp.deleted_outputs = comp.outputs
                 comp.state, comp.since, comp.outputs, comp.scripts = "down", step.end, {}, {}
 
     def _settle(self, step: StepOutcome) -> None:

@@ -45,9 +45,9 @@ def _global(
 
 
 def _register_commands() -> None:
-    from envctl.cli import inspect, run, timeline
+    from envctl.cli import inspect, run, timeline, verify
 
-    for module in (inspect, run, timeline):
+    for module in (inspect, run, timeline, verify):
         module.register(app)
 
 
