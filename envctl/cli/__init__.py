@@ -45,9 +45,9 @@ def _global(
 
 
 def _register_commands() -> None:
-    from envctl.cli import inspect, run, sandbox, schedule, sleep, verify
+    from envctl.cli import inspect, run, sandbox, schedule, sleep, timeline, verify
 
-    for module in (inspect, run, sandbox, verify, schedule, sleep):
+    for module in (inspect, run, sandbox, verify, schedule, sleep, timeline):
         module.register(app)
 
 
