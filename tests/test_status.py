@@ -16,6 +16,7 @@ name: demo
 region: us-east-1
 components:
   cluster: {}
+schedule: {timezone: UTC, sleep: "0 19 * * 1-5", wake: "0 8 * * 1-5"}
 """
 
 
@@ -34,7 +35,8 @@ def test_status_prices_what_is_up_and_what_sleep_saves(tmp_path, aws):
     cost = json.loads(res.stdout)["cost"]
     assert cost["hourly_usd"] == pytest.approx(0.10)  # the EKS control plane
     assert cost["sleep"]["saved_hourly_usd"] == pytest.approx(2 * 0.0416)
-    assert cost["sleep"]["saved_daily_usd"] > 0
+    # asleep 19:00-08:00 on weekdays and all weekend: 113 of 168 hours
+    assert cost["sleep"]["saved_daily_usd"] == pytest.approx(round(2 * 0.0416 * 113 / 7, 2))
     text = run_cli("status", "demo", root=tmp_path).stdout
     assert "costs $0.1000/h now" in text and "sleep saves" in text
 

@@ -165,7 +165,10 @@ def _render_status(report: Any) -> None:
         line = f"costs ${cost['hourly_usd']:.4f}/h now (${cost['monthly_usd']:.2f}/month at this rate){unknown}"
         if sleep.get("saved_hourly_usd"):
             awake, asleep = sleep.get("awake_hourly_usd", 0), sleep.get("asleep_hourly_usd", 0)
-            line += f"; awake ${awake:.4f}/h, asleep ${asleep:.4f}/h: sleep saves ${sleep['saved_daily_usd']:.2f}/day"
+            daily = sleep.get("saved_daily_usd")
+            saves = (f"${daily:.2f}/day on its schedule" if daily is not None
+                     else f"${sleep['saved_hourly_usd']:.4f} per hour asleep")
+            line += f"; awake ${awake:.4f}/h, asleep ${asleep:.4f}/h: sleep saves {saves}"
         render.line(line)
     for text in report.warnings:
         render.warn(text)
