@@ -122,12 +122,7 @@ def test_new_refuses_a_folder_that_is_already_there(tmp_path: Path) -> None:
 
 
 @pytest.mark.sandbox
-@pytest.mark.parametrize("target", [
-    pytest.param("sandbox", marks=pytest.mark.skipif(
-        not hasattr(__import__("envctl.aws.sandbox").aws.sandbox, "shim_dir"),
-        reason="needs the embedded sandbox (envctl.aws.sandbox), not its placeholder")),
-    "account",
-])
+@pytest.mark.parametrize("target", ["sandbox", "account"])
 def test_the_new_component_goes_up_and_down(tmp_path: Path, aws: str, target: str) -> None:
     env_with(tmp_path, target=target)
     assert run_cli("new", "test", "cache", "--depends-on", "network", root=tmp_path).exit_code == 0

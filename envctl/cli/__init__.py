@@ -45,9 +45,9 @@ def _global(
 
 
 def _register_commands() -> None:
-    from envctl.cli import inspect, lint, new, review, run, schedule, sleep, verify
+    from envctl.cli import inspect, lint, new, review, run, sandbox, schedule, sleep, timeline, verify
 
-    for module in (inspect, run, verify, schedule, sleep, lint, review, new):
+    for module in (inspect, run, sandbox, verify, schedule, sleep, timeline, lint, review, new):
         module.register(app)
 
 
