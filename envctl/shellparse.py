@@ -171,7 +171,7 @@ def sourced_files(script: Path) -> list[Path]:
 def with_sourced(path: Path, lines: list[str], depth: int = 0,
                   seen: set[Path] | None = None) -> list[tuple[int, str]]:
     """The script's logical lines followed by those of the files it sources (``. lib.sh``), resolved against
-    the script's folder, so that tag helpers defined in a shared library are known."""
+    the script's folder, so that tag functions defined in a shared library are known."""
     seen = seen if seen is not None else {path.resolve()}
     logical = logical_lines(lines)
     result = list(logical)

@@ -241,7 +241,7 @@ def test_up_refuses_on_a_lint_error_and_runs_nothing(tmp_path: Path) -> None:
     assert not (tmp_path / ".envctl" / "runs").exists()
 
 
-def test_tag_helpers_from_a_sourced_library_count_as_tags(tmp_path: Path) -> None:
+def test_tag_functions_from_a_sourced_library_count_as_tags(tmp_path: Path) -> None:
     lib = tmp_path / "lib"
     lib.mkdir()
     (lib / "common.sh").write_text(
