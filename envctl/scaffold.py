@@ -78,7 +78,7 @@ def _from_templates(component: str, folder: Path) -> list[Path]:
     prefix = component.upper().replace("-", "_")
     written = []
     for action in ("install", "delete"):
-        template = resources.files("envctl").joinpath("templates", f"{action}.sh").read_text(encoding="utf-8")
+        template = (resources.files("envctl") / "templates" / f"{action}.sh").read_text(encoding="utf-8")
         text = template.replace("__COMPONENT__", component).replace("__PREFIX__", prefix)
         written.append(_write_script(folder / f"{action}-{component}.sh", text))
     return written
