@@ -344,12 +344,20 @@ def errors(findings: Iterable[Finding]) -> list[Finding]:
     return [f for f in findings if f.is_error]
 
 
-def require_lint_clean(env: Environment) -> list[Finding]:
+def require_lint_clean(env: Environment, *, teardown: bool = False) -> list[Finding]:
     """Refuse (exit 2, nothing run) when the environment has lint errors; return its warnings.
 
     shellcheck is not run here: its findings are warnings only, and this runs before every mutating command.
+    With ``teardown``, an error in a script that a teardown does not run (a ``:latest`` in an install) is only
+    a warning: refusing ``down`` over it would keep a costly environment up until someone fixes it.
     """
     findings = lint_environment(env, use_shellcheck=False)
+    if teardown:
+        others = {p.resolve() for c in env.components.values()
+                  for action, p in c.scripts.all().items() if action != "delete"}
+        deletes = {c.scripts.delete.resolve() for c in env.components.values()}
+        findings = [_downgraded(f) if f.is_error and f.file.resolve() in others - deletes else f
+                    for f in findings]
     bad = errors(findings)
     if bad:
         listing = "\n".join("  " + f.render(env.root) for f in bad)
@@ -357,6 +365,11 @@ def require_lint_clean(env: Environment) -> list[Finding]:
                            f"{listing}",
                            hint=f"fix them, then check with: envctl lint {env.name}")
     return [f for f in findings if not f.is_error]
+
+
+def _downgraded(finding: Finding) -> Finding:
+    return Finding(finding.file, finding.line, finding.rule, "warning",
+                   finding.message + " (an error, but not in a script this teardown runs)")
 
 
 # ---------------------------------------------------------------- by name, also when env.yaml is refused

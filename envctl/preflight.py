@@ -16,7 +16,8 @@ def run(env: Environment, command: str) -> list[str]:
     from envctl.lint import require_lint_clean
     from envctl.review import check_review
 
-    warnings = [f"lint: {finding.render(env.root)}" for finding in require_lint_clean(env)]
+    findings = require_lint_clean(env, teardown=command == "down")
+    warnings = [f"lint: {finding.render(env.root)}" for finding in findings]
     check_review(env)
     if env.aws.target == "account":
         check_account(env)

@@ -261,3 +261,15 @@ def test_tag_functions_from_a_sourced_library_count_as_tags(tmp_path: Path) -> N
             'aws ec2 create-subnet --vpc-id "$vpc" --tag-specifications "$(name_of subnet)"\n')
     findings = lint_script(write(comp, body))
     assert [(f.line, f.rule) for f in findings] == [(7, "untagged-create")]
+
+
+def test_down_is_not_held_back_by_an_error_in_a_script_it_does_not_run(tmp_path, aws):
+    from tests.conftest import make_env, run_cli
+
+    make_env(tmp_path, "demo", "name: demo\nregion: us-east-1\ncomponents:\n  app: {}\n",
+             {"app": {"install-app.sh": 'echo "image: nginx:latest"\n', "delete-app.sh": 'echo deleted\n'}})
+    up = run_cli("up", "demo", root=tmp_path)
+    assert up.exit_code == 2 and "pinned-latest" in up.stderr
+    down = run_cli("down", "demo", "--yes", "--no-verify", root=tmp_path)
+    assert down.exit_code == 0, down.output
+    assert "pinned-latest" in down.output and "not in a script this teardown runs" in down.output
