@@ -20,8 +20,8 @@ import yaml
 from envctl.durations import parse_duration
 from envctl.errors import ConfigError, EnvironmentNotFoundError, RootNotFoundError
 
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
-VAR_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*\Z")
+VAR_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 ACTIONS = ("install", "delete", "update", "sleep", "wake")
 DEFAULT_TIMEOUT = 1800.0
 TAG_PREFIX = "envctl:"

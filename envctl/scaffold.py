@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from envctl.errors import ConfigError, UsageError
+from envctl.registry import NAME_RE
 from envctl.state import atomic_write_text
 
-NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*\Z")
 _ACTION_PREFIXES = {"install": "install", "delete": "delete", "update": "update", "sleep": "sleep",
                     "wake": "wake"}
 
@@ -40,10 +40,10 @@ def new_component(root: Path, env_name: str, component: str, *, depends_on: Sequ
     """Create component ``component`` of environment ``env_name``: its scripts, then its env.yaml entry."""
     env_dir = root / "environments" / env_name
     env_file = env_dir / "env.yaml"
-    if not NAME.match(env_name) or not env_file.is_file():
+    if not NAME_RE.match(env_name) or not env_file.is_file():
         raise UsageError(f"no environment '{env_name}' (looked for {env_file})",
                          hint="environments live in environments/<name>/env.yaml")
-    if not NAME.match(component):
+    if not NAME_RE.match(component):
         raise UsageError(f"'{component}' is not a valid component name",
                          hint="use letters, digits, '-' and '_', starting with a letter or digit")
     yaml, data = _load(env_file)
