@@ -338,4 +338,4 @@ def backend_for(root: Path, config: Any = None) -> StateBackend:
         return LocalBackend(root)
     from envctl.remote_state import S3Backend  # imported only for teams that use it
 
-    return S3Backend(root, config)  # type: ignore[no-any-return]
+    return S3Backend(root, config)

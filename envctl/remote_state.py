@@ -1,0 +1,350 @@
+"""Team state: one S3 object per environment, its history beside it, and a DynamoDB run lock.
+
+The same guarantees as the local backend, on storage a team shares:
+
+- State is ``s3://<bucket>/<prefix><env>/state.json``. A single PutObject is atomic (S3 stores the whole body
+  or nothing), so a ``kill -9`` mid-write leaves the previous state. The bucket is versioned, so every earlier
+  state stays recoverable. Writes are conditional on the ETag this backend last read or wrote (``If-Match``,
+  or ``If-None-Match: *`` for the first one): if another run wrote the state in between (its lock was broken),
+  the write is refused instead of silently undoing the other run's work.
+- History is one object per run, ``<prefix><env>/history/<started>-<run_id>.json``, written when the run
+  starts and rewritten when it ends; ``runs()`` lists and merges them.
+- The lock is one DynamoDB item per environment (``LockID`` hash key, the layout of Terraform's lock table, so
+  a team can share one table), named after the state object. It is taken with a conditional put that succeeds
+  only when there is no lock or the one there has expired, carries its holder and an ``expires`` epoch, and is
+  renewed by a daemon thread every ``lock_ttl / 3`` while held. A holder killed with ``kill -9`` stops
+  renewing, so its lock blocks others for at most ``lock_ttl`` (the stale-lock pain of hashicorp/terraform
+  issue 25776).
+  Expiry is judged by the clock of the process that wants the lock: clock skew between machines adds to it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from envctl.errors import ConfigError, LockedError, StateError
+from envctl.state import EnvState, LockHolder, merge_run_records, now_iso
+
+ClientFactory = Callable[[str, "str | None"], Any]
+"""(service, region) -> a boto3 client."""
+
+
+def boto3_client_factory(*, endpoint_url: str | None = None, profile: str | None = None) -> ClientFactory:
+    """A factory of plain boto3 clients; ``endpoint_url`` points them at a sandbox (else AWS_ENDPOINT_URL)."""
+
+    def make(service: str, region: str | None) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        session = boto3.session.Session(profile_name=profile) if profile else boto3.session.Session()
+        # Few, quick retries: a state read should fail in seconds with a message, not hang for a minute.
+        config = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=30)
+        return session.client(service, region_name=region, endpoint_url=endpoint_url, config=config)
+
+    return make
+
+
+def aws_error_code(err: BaseException) -> str:
+    response = getattr(err, "response", None) or {}
+    return str((response.get("Error") or {}).get("Code") or "")
+
+
+def describe_aws_error(err: BaseException) -> str:
+    response = getattr(err, "response", None) or {}
+    error = response.get("Error") or {}
+    if error:
+        return f"{error.get('Code')}: {error.get('Message') or 'no message'}"
+    return f"{type(err).__name__}: {err}"
+
+
+def _aws_errors() -> tuple[type[BaseException], ...]:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return (ClientError, BotoCoreError)
+
+
+class S3Backend:
+    """:class:`envctl.state.StateBackend` on S3 (state, history) and DynamoDB (lock)."""
+
+    def __init__(self, root: Path, config: Any, *, client_factory: ClientFactory | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        missing = [key for key in ("bucket", "lock_table") if not getattr(config, key, None)]
+        if missing:
+            raise ConfigError("env.yaml", f"state: backend s3 needs {' and '.join(missing)}",
+                              key="state", hint="add them, then run 'envctl state init ENV'")
+        self.root = root
+        self.config = config
+        self.bucket: str = config.bucket
+        self.prefix: str = config.prefix or ""
+        self.table: str = config.lock_table
+        self.ttl = float(config.lock_ttl)
+        self.clock = clock
+        self._factory = client_factory or boto3_client_factory()
+        self._clients: dict[str, Any] = {}
+        self._etags: dict[str, str | None] = {}  # env -> ETag last read or written (None: no object)
+
+    # ---------------------------------------------------------------- plumbing
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = self._factory(service, self.config.region)
+        return self._clients[service]
+
+    def state_key(self, env: str) -> str:
+        return f"{self.prefix}{env}/state.json"
+
+    def history_key(self, record: dict[str, Any]) -> str:
+        started = "".join(ch for ch in str(record.get("started") or "") if ch.isalnum() or ch == ".")
+        return f"{self.prefix}{record['env']}/history/{started}-{record['run_id']}.json"
+
+    def lock_id(self, env: str) -> str:
+        return f"{self.bucket}/{self.state_key(env)}"
+
+    def where(self, env: str) -> str:
+        return f"s3://{self.bucket}/{self.state_key(env)}"
+
+    def _fail(self, what: str, err: BaseException) -> StateError:
+        code = aws_error_code(err)
+        hint = None
+        if code in ("NoSuchBucket", "ResourceNotFoundException"):
+            hint = "create the bucket and the lock table with 'envctl state init ENV'"
+        elif not code:
+            hint = "check the AWS credentials and endpoint envctl uses for the state (state: region)"
+        return StateError(f"{what}: {describe_aws_error(err)}", hint=hint)
+
+    # ---------------------------------------------------------------- state
+
+    def load(self, env: str) -> EnvState:
+        try:
+            reply = self.client("s3").get_object(Bucket=self.bucket, Key=self.state_key(env))
+            body = reply["Body"].read()
+        except _aws_errors() as err:
+            if aws_error_code(err) in ("NoSuchKey", "404"):
+                self._etags[env] = None
+                return EnvState(env=env)
+            raise self._fail(f"cannot read the state of '{env}' from {self.where(env)}", err) from None
+        self._etags[env] = reply.get("ETag")
+        try:
+            data = json.loads(body)
+        except ValueError as err:
+            hint = "restore an earlier version of the object (the bucket is versioned)"
+            raise StateError(f"{self.where(env)}: not valid JSON ({err})", hint=hint) from None
+        return EnvState.from_dict(data, source=self.where(env))
+
+    def save(self, state: EnvState) -> None:
+        state.updated = now_iso()
+        self.put_state(state)
+
+    def put_state(self, state: EnvState) -> None:
+        """Write ``state`` as it is (``updated`` untouched); refuse to overwrite another run's write."""
+        body = (json.dumps(state.to_dict(), indent=2) + "\n").encode()
+        args: dict[str, Any] = {"Bucket": self.bucket, "Key": self.state_key(state.env), "Body": body,
+                                "ContentType": "application/json"}
+        if state.env in self._etags:
+            known = self._etags[state.env]
+            if known is None:
+                args["IfNoneMatch"] = "*"
+            else:
+                args["IfMatch"] = known
+        try:
+            reply = self.client("s3").put_object(**args)
+        except _aws_errors() as err:
+            if aws_error_code(err) in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+                raise StateError(
+                    f"the state of '{state.env}' in {self.where(state.env)} was written by another run since "
+                    "this one read it; not overwriting it",
+                    hint="was its lock broken with 'envctl unlock'? check 'envctl status'") from None
+            where = self.where(state.env)
+            raise self._fail(f"cannot write the state of '{state.env}' to {where}", err) from None
+        self._etags[state.env] = reply.get("ETag")
+        state.exists = True
+
+    def has_state(self, env: str) -> bool:
+        try:
+            self.client("s3").head_object(Bucket=self.bucket, Key=self.state_key(env))
+        except _aws_errors() as err:
+            if aws_error_code(err) in ("NoSuchKey", "404", "NotFound"):
+                return False
+            raise self._fail(f"cannot read {self.where(env)}", err) from None
+        return True
+
+    # ---------------------------------------------------------------- history
+
+    def append_run(self, record: dict[str, Any]) -> None:
+        key = self.history_key(record)
+        try:
+            self.client("s3").put_object(Bucket=self.bucket, Key=key, ContentType="application/json",
+                                         Body=json.dumps(record, separators=(",", ":")).encode())
+        except _aws_errors() as err:
+            what = f"cannot record run {record.get('run_id')} in s3://{self.bucket}/{key}"
+            raise self._fail(what, err) from None
+
+    def runs(self, env: str | None = None) -> list[dict[str, Any]]:
+        keys = [key for key in self._list(f"{self.prefix}{env}/history/" if env else self.prefix)
+                if self._is_history_key(key)]
+        s3 = self.client("s3")
+
+        def fetch(key: str) -> str:
+            try:
+                return str(s3.get_object(Bucket=self.bucket, Key=key)["Body"].read().decode())
+            except _aws_errors() as err:
+                if aws_error_code(err) in ("NoSuchKey", "404"):
+                    return ""  # deleted between the listing and the read
+                raise self._fail(f"cannot read s3://{self.bucket}/{key}", err) from None
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            bodies = list(pool.map(fetch, keys))
+        return merge_run_records(bodies)
+
+    def _is_history_key(self, key: str) -> bool:
+        parts = key[len(self.prefix):].split("/")
+        return len(parts) == 3 and parts[1] == "history" and parts[2].endswith(".json")
+
+    def _list(self, prefix: str) -> list[str]:
+        keys: list[str] = []
+        try:
+            paginator = self.client("s3").get_paginator("list_objects_v2")
+            pages = paginator.paginate(Bucket=self.bucket, Prefix=prefix)
+            for page in pages:
+                keys.extend(item["Key"] for item in page.get("Contents") or [])
+        except _aws_errors() as err:
+            raise self._fail(f"cannot list s3://{self.bucket}/{prefix}", err) from None
+        return keys
+
+    # ---------------------------------------------------------------- lock
+
+    @contextlib.contextmanager
+    def lock(self, env: str, holder: LockHolder) -> Iterator[list[str]]:
+        token = uuid.uuid4().hex
+        warnings = self._acquire(env, holder, token)
+        stop = threading.Event()
+        renewer = threading.Thread(target=self._renew_loop, args=(env, token, stop, warnings),
+                                   name=f"envctl-lock-{env}", daemon=True)
+        renewer.start()
+        try:
+            yield warnings
+        finally:
+            stop.set()
+            renewer.join(timeout=10)
+            self._release(env, token)
+
+    def _acquire(self, env: str, holder: LockHolder, token: str) -> list[str]:
+        ddb = self.client("dynamodb")
+        for _attempt in range(3):
+            now = self.clock()
+            item = {"LockID": {"S": self.lock_id(env)}, "token": {"S": token},
+                    "expires": {"N": _epoch(now + self.ttl)},
+                    "pid": {"N": str(holder.pid)}, "host": {"S": holder.host}, "user": {"S": holder.user},
+                    "command": {"S": holder.command}, "since": {"S": holder.since},
+                    "Info": {"S": json.dumps({"tool": "envctl", "env": env, **_holder_dict(holder)})}}
+            try:
+                reply = ddb.put_item(TableName=self.table, Item=item, ReturnValues="ALL_OLD",
+                                     ConditionExpression="attribute_not_exists(LockID) OR expires < :now",
+                                     ExpressionAttributeValues={":now": {"N": _epoch(now)}})
+            except _aws_errors() as err:
+                if aws_error_code(err) != "ConditionalCheckFailedException":
+                    raise self._fail(f"cannot take the lock of '{env}' in DynamoDB table {self.table}", err) \
+                        from None
+                current = self._read_item(env)
+                if current is None:
+                    continue  # released between our put and our read: try again
+                other = _holder_from_item(current)
+                who = other.describe() if other else "another envctl run"
+                hint = (f"wait for it to finish; a lock its holder stops renewing expires in {self.ttl:g}s "
+                        f"(or 'envctl unlock {env}')")
+                raise LockedError(f"environment '{env}' is locked by {who}", hint=hint) from None
+            old = reply.get("Attributes")
+            if not old:
+                return []
+            previous = _holder_from_item(old)
+            who = previous.describe() if previous else "an unknown holder"
+            return [f"took over an expired lock on '{env}' left by {who} "
+                    f"(not renewed for {self.ttl:g}s: that run ended without releasing it)"]
+        raise LockedError(f"environment '{env}' is locked and released repeatedly; could not take its lock",
+                          hint="try again")
+
+    def _renew_loop(self, env: str, token: str, stop: threading.Event, warnings: list[str]) -> None:
+        interval = max(self.ttl / 3, 0.05)
+        while not stop.wait(interval):
+            try:
+                self.client("dynamodb").update_item(
+                    TableName=self.table, Key={"LockID": {"S": self.lock_id(env)}},
+                    UpdateExpression="SET expires = :expires",
+                    ConditionExpression="#token = :token",
+                    ExpressionAttributeNames={"#token": "token"},
+                    ExpressionAttributeValues={":expires": {"N": _epoch(self.clock() + self.ttl)},
+                                               ":token": {"S": token}})
+            except _aws_errors() as err:
+                if aws_error_code(err) == "ConditionalCheckFailedException":
+                    warnings.append(f"the lock on '{env}' was broken or taken over by another run while this "
+                                    "one held it; its state writes are refused from now on")
+                    self._etags[env] = "lock-lost"  # no ETag matches this: every later save is refused
+                    return
+                # a transient error: the next renewal tries again, well before the lock expires
+
+    def _release(self, env: str, token: str) -> None:
+        with contextlib.suppress(*_aws_errors()):  # not ours any more, or unreachable: it expires by itself
+            self.client("dynamodb").delete_item(
+                TableName=self.table, Key={"LockID": {"S": self.lock_id(env)}},
+                ConditionExpression="#token = :token", ExpressionAttributeNames={"#token": "token"},
+                ExpressionAttributeValues={":token": {"S": token}})
+
+    def _read_item(self, env: str) -> dict[str, Any] | None:
+        try:
+            reply = self.client("dynamodb").get_item(TableName=self.table, ConsistentRead=True,
+                                                     Key={"LockID": {"S": self.lock_id(env)}})
+        except _aws_errors() as err:
+            raise self._fail(f"cannot read the lock of '{env}' in DynamoDB table {self.table}", err) from None
+        item = reply.get("Item")
+        return dict(item) if item else None
+
+    def read_lock(self, env: str) -> LockHolder | None:
+        """Who holds the lock now; None when nobody does (an expired lock is held by nobody)."""
+        item = self._read_item(env)
+        if item is None or _expires(item) < self.clock():
+            return None
+        return _holder_from_item(item)
+
+    def lock_expires(self, env: str) -> float | None:
+        item = self._read_item(env)
+        return _expires(item) if item else None
+
+    def break_lock(self, env: str) -> None:
+        try:
+            self.client("dynamodb").delete_item(TableName=self.table,
+                                                Key={"LockID": {"S": self.lock_id(env)}})
+        except _aws_errors() as err:
+            what = f"cannot remove the lock of '{env}' from DynamoDB table {self.table}"
+            raise self._fail(what, err) from None
+
+
+def _holder_dict(holder: LockHolder) -> dict[str, Any]:
+    return {"pid": holder.pid, "host": holder.host, "user": holder.user, "command": holder.command,
+            "since": holder.since}
+
+
+def _epoch(seconds: float) -> str:
+    return f"{seconds:.3f}"
+
+
+def _expires(item: dict[str, Any]) -> float:
+    try:
+        return float(item["expires"]["N"])
+    except (KeyError, ValueError):
+        return 0.0
+
+
+def _holder_from_item(item: dict[str, Any]) -> LockHolder | None:
+    try:
+        return LockHolder(pid=int(item["pid"]["N"]), host=item["host"]["S"], user=item["user"]["S"],
+                          command=item["command"]["S"], since=item["since"]["S"])
+    except (KeyError, ValueError):
+        return None
