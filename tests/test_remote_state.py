@@ -245,3 +245,99 @@ def test_missing_lock_table_is_a_state_error_pointing_to_state_init(remote: S3Ba
     with pytest.raises(StateError, match="no-such-table") as err, backend.lock("test", LockHolder.current("x")):
         pass
     assert "envctl state init" in str(err.value)
+
+
+# ---------------------------------------------------------------- state init and migrate (the core)
+
+
+def test_init_creates_a_private_versioned_encrypted_bucket_and_the_lock_table(aws: str, tmp_path: Path) -> None:
+    backend = S3Backend(tmp_path, state_config())
+    first = init_remote(backend, {"project": "intercept", "envctl:env": "test"})
+    assert first.bucket_created and first.table_created
+    s3, ddb = boto3.client("s3"), boto3.client("dynamodb")
+    assert s3.get_bucket_versioning(Bucket=BUCKET)["Status"] == "Enabled"
+    rules = s3.get_bucket_encryption(Bucket=BUCKET)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    block = s3.get_public_access_block(Bucket=BUCKET)["PublicAccessBlockConfiguration"]
+    assert all(block.values()) and len(block) == 4
+    tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=BUCKET)["TagSet"]}
+    # shared by every environment naming it: never counted as one environment's leftover
+    assert tags == {"project": "intercept", "envctl:purpose": "state"}
+    table = ddb.describe_table(TableName=TABLE)["Table"]
+    assert table["KeySchema"] == [{"AttributeName": "LockID", "KeyType": "HASH"}]
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    table_tags = ddb.list_tags_of_resource(ResourceArn=table["TableArn"])["Tags"]
+    assert {"Key": "envctl:purpose", "Value": "state"} in table_tags
+
+    again = init_remote(S3Backend(tmp_path, state_config()), {"project": "intercept"})
+    assert not again.bucket_created and not again.table_created
+
+
+def test_init_refuses_a_table_with_another_key(aws: str, tmp_path: Path) -> None:
+    boto3.client("dynamodb").create_table(
+        TableName=TABLE, BillingMode="PAY_PER_REQUEST", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
+    with pytest.raises(StateError, match="not a 'LockID' hash key"):
+        init_remote(S3Backend(tmp_path, state_config()), {})
+
+
+def make_local_history(root: Path) -> EnvState:
+    from envctl.state import LocalBackend
+
+    local = LocalBackend(root)
+    state = local.load("test")
+    comp = state.component("network")
+    comp.state, comp.outputs, comp.since = "up", {"VPC_ID": "vpc-1"}, "2026-11-21T09:15:30.000001+00:00"
+    state.up_since = comp.since
+    local.save(state)
+    run = {"run_id": "20261121T091500Z-ab12", "command": "up", "env": "test", "user": "ana", "host": "h",
+           "started": "2026-11-21T09:15:00.000001+00:00", "ended": None, "result": "running",
+           "steps": [{"component": "network", "action": "install", "exit_code": 0}]}
+    local.append_run(run)
+    local.append_run({**run, "ended": "2026-11-21T09:16:00.000001+00:00", "result": "ok"})
+    local.append_run({**run, "run_id": "20261121T101500Z-cd34", "started": "2026-11-21T10:15:00.000001+00:00",
+                      "command": "sleep", "result": "ok"})
+    return local.load("test")
+
+
+def test_migrate_moves_local_state_and_history_into_s3(remote: S3Backend, tmp_path: Path) -> None:
+    from envctl.state import LocalBackend
+    from envctl.state_admin import migrate_to_remote
+
+    root = tmp_path / "a"
+    before = make_local_history(root)
+    local_runs = LocalBackend(root).runs("test")
+
+    result = migrate_to_remote(root, "test", remote)
+    assert result.state_copied and result.runs_copied == 2
+    assert sorted(p.name for p in result.renamed) == ["test.json.migrated", "test.jsonl.migrated"]
+
+    elsewhere = second_root(tmp_path)  # another laptop sees exactly what was local
+    assert elsewhere.load("test").to_dict() == before.to_dict()
+    assert elsewhere.runs("test") == local_runs
+    assert not LocalBackend(root).load("test").exists
+    assert LocalBackend(root).runs("test") == []
+    assert (root / ".envctl" / "state" / "test.json.migrated").exists()
+
+
+def test_migrate_refuses_to_replace_remote_state_unless_forced(remote: S3Backend, tmp_path: Path) -> None:
+    from envctl.errors import RefusedError, UsageError
+    from envctl.state_admin import migrate_to_remote
+
+    theirs = second_root(tmp_path)
+    existing = theirs.load("test")
+    existing.component("network").state = "asleep"
+    theirs.save(existing)
+    root = tmp_path / "a"
+    make_local_history(root)
+
+    with pytest.raises(RefusedError, match="already holds state") as err:
+        migrate_to_remote(root, "test", remote)
+    assert "--force" in str(err.value)
+    assert theirs.load("test").components["network"].state == "asleep"
+    assert (root / ".envctl" / "state" / "test.json").exists()
+
+    migrate_to_remote(root, "test", remote, force=True)
+    assert theirs.load("test").components["network"].state == "up"
+    with pytest.raises(UsageError, match="nothing to migrate"):
+        migrate_to_remote(root, "test", remote)

@@ -45,9 +45,9 @@ def _global(
 
 
 def _register_commands() -> None:
-    from envctl.cli import inspect
+    from envctl.cli import diff, inspect, state_cmd
 
-    for module in (inspect,):
+    for module in (inspect, diff, state_cmd):
         module.register(app)
 
 
