@@ -2,7 +2,8 @@
 
 Pure: reads the two environments' definitions and their scripts, compares them, returns a frozen result. The
 CLI renders it. Scripts are compared by content (sha256), action by action, so ``install-net.sh`` in one and
-``create-net.sh`` in the other are the same script when their bytes are; those that differ carry a unified diff.
+``create-net.sh`` in the other are the same script when their bytes are; those that differ carry a unified
+diff.
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ class MappingDiff:
         return bool(self.only_a or self.only_b or self.changed)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"only_a": self.only_a, "only_b": self.only_b,
-                "changed": {k: {"a": a, "b": b} for k, (a, b) in self.changed.items()}, "same": list(self.same)}
+        changed = {k: {"a": a, "b": b} for k, (a, b) in self.changed.items()}
+        return {"only_a": self.only_a, "only_b": self.only_b, "changed": changed, "same": list(self.same)}
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ class EnvDiff:
 
     a: str
     b: str
-    settings: dict[str, tuple[Any, Any]]       # region, aws.*, review, sleep, schedule: only those that differ
+    settings: dict[str, tuple[Any, Any]]       # region, aws.*, review, sleep, schedule: those that differ
     only_a: tuple[str, ...]                    # components
     only_b: tuple[str, ...]
     only_depends_on: dict[str, tuple[str, ...]]  # dependencies of the components on one side only

@@ -1,4 +1,4 @@
-"""Team state on S3 + DynamoDB, against the real moto server: two roots share one state, one lock, one history."""
+"""Team state on S3 + DynamoDB against the real moto server: two roots share one state, lock and history."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def state_config(**overrides: Any) -> Any:
     try:
         from envctl.registry import StateConfig
     except ImportError:  # the registry is not there yet: the same fields, as a plain value
-        StateConfig = SimpleNamespace  # noqa: N806
+        StateConfig = SimpleNamespace
     fields = {"backend": "s3", "bucket": BUCKET, "prefix": "envctl/", "region": "us-east-1",
               "lock_table": TABLE, "lock_ttl": 2.0, **overrides}
     return StateConfig(**fields)
@@ -117,7 +117,8 @@ def test_history_is_shared_and_a_rewritten_run_appears_once(remote: S3Backend, t
     remote.append_run({**run, "ended": "2026-11-21T09:16:00.000001+00:00", "result": "ok"})
     later = {**run, "run_id": "20261121T101500Z-cd34", "started": "2026-11-21T10:15:00.000001+00:00",
              "result": "failed"}
-    prod = {**run, "run_id": "20261121T093000Z-ef56", "env": "prod", "started": "2026-11-21T09:30:00.000001+00:00"}
+    prod = {**run, "run_id": "20261121T093000Z-ef56", "env": "prod",
+            "started": "2026-11-21T09:30:00.000001+00:00"}
     other = second_root(tmp_path)
     other.append_run(later)
     other.append_run(prod)
@@ -145,14 +146,15 @@ def test_a_live_holder_locks_out_another_root_and_keeps_its_lock_past_the_ttl(
         assert seen is not None and seen.pid == holder.pid
 
         time.sleep(3.5)  # well past lock_ttl (2s): only the holder's renewals keep it
-        with pytest.raises(LockedError, match=f"pid {holder.pid} "), other.lock("test", LockHolder.current("x")):
-            pass
+        with pytest.raises(LockedError, match=f"pid {holder.pid} "):
+            other.lock("test", LockHolder.current("x")).__enter__()
     finally:
         holder.kill()
         holder.wait()
 
 
-def test_a_lock_left_by_a_killed_holder_is_taken_over_after_the_ttl(remote: S3Backend, tmp_path: Path) -> None:
+def test_a_lock_left_by_a_killed_holder_is_taken_over_after_the_ttl(remote: S3Backend,
+                                                                     tmp_path: Path) -> None:
     holder = start_holder(tmp_path / "a")
     os.kill(holder.pid, signal.SIGKILL)
     holder.wait()
@@ -240,17 +242,18 @@ def test_missing_bucket_is_a_state_error_pointing_to_state_init(aws: str, tmp_pa
     assert err.value.exit_code == ExitCode.BAD_INPUT
 
 
-def test_missing_lock_table_is_a_state_error_pointing_to_state_init(remote: S3Backend, tmp_path: Path) -> None:
+def test_missing_lock_table_is_a_state_error_pointing_to_state_init(remote: S3Backend,
+                                                                     tmp_path: Path) -> None:
     backend = S3Backend(tmp_path, state_config(lock_table="no-such-table"))
-    with pytest.raises(StateError, match="no-such-table") as err, backend.lock("test", LockHolder.current("x")):
-        pass
+    with pytest.raises(StateError, match="no-such-table") as err:
+        backend.lock("test", LockHolder.current("x")).__enter__()
     assert "envctl state init" in str(err.value)
 
 
 # ---------------------------------------------------------------- state init and migrate (the core)
 
 
-def test_init_creates_a_private_versioned_encrypted_bucket_and_the_lock_table(aws: str, tmp_path: Path) -> None:
+def test_init_creates_a_private_versioned_encrypted_bucket_and_lock_table(aws: str, tmp_path: Path) -> None:
     backend = S3Backend(tmp_path, state_config())
     first = init_remote(backend, {"project": "intercept", "envctl:env": "test"})
     assert first.bucket_created and first.table_created
@@ -275,7 +278,8 @@ def test_init_creates_a_private_versioned_encrypted_bucket_and_the_lock_table(aw
 
 def test_init_refuses_a_table_with_another_key(aws: str, tmp_path: Path) -> None:
     boto3.client("dynamodb").create_table(
-        TableName=TABLE, BillingMode="PAY_PER_REQUEST", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        TableName=TABLE, BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
     with pytest.raises(StateError, match="not a 'LockID' hash key"):
         init_remote(S3Backend(tmp_path, state_config()), {})

@@ -86,7 +86,9 @@ def _component(c: ComponentDiff, d: EnvDiff) -> Iterator[str]:
         yield "  scripts"
         for s in c.scripts:
             status = {"only_a": f"only in {d.a}", "only_b": f"only in {d.b}"}.get(s.status, s.status)
-            shas = _short(s.a_sha256) if s.status == "same" else f"{_short(s.a_sha256)} → {_short(s.b_sha256)}"
+            shas = _short(s.a_sha256)
+            if s.status != "same":
+                shas += f" → {_short(s.b_sha256)}"
             yield f"    {s.action:<16} {status:<14} {shas}"
         for s in c.scripts:
             if s.unified:

@@ -48,7 +48,10 @@ def register(app: typer.Typer) -> None:
 
 
 @state_app.command("init")
-def init(ctx: typer.Context, env: str = typer.Argument(..., help="An environment with state: backend: s3.")) -> None:
+def init(
+    ctx: typer.Context,
+    env: str = typer.Argument(..., help="An environment with state: backend: s3."),
+) -> None:
     """Create the state bucket (versioned, encrypted, public access blocked, tagged) and the lock table.
 
     Safe to run again: what exists is kept and reported as existing."""
@@ -75,8 +78,8 @@ def migrate(
 
     _environment, backend = _remote(ctx, env)
     result = migrate_to_remote(backend.root, env, backend, force=force)
-    moved = ["state" if result.state_copied else None,
-             f"{result.runs_copied} run{'s' if result.runs_copied != 1 else ''}" if result.runs_copied else None]
+    runs = f"{result.runs_copied} run{'s' if result.runs_copied != 1 else ''}"
+    moved = ["state" if result.state_copied else None, runs if result.runs_copied else None]
     typer.echo(f"moved {' and '.join(m for m in moved if m)} of '{env}' to {result.destination}")
     for path in result.renamed:
         typer.echo(f"local copy kept as {_rel(path, backend.root)}")
@@ -91,7 +94,8 @@ def _remote(ctx: typer.Context, env: str) -> tuple[Any, Any]:
     environment = load_environment(root, env)
     if environment.state.backend != "s3":
         raise UsageError(f"environment '{env}' keeps its state in local files",
-                         hint=f"set state: {{backend: s3, bucket: ..., lock_table: ...}} in {environment.file}")
+                         hint=f"set state: {{backend: s3, bucket: ..., lock_table: ...}} in "
+                              f"{environment.file}")
     backend = backend_for(root, environment.state)
     assert isinstance(backend, S3Backend)
     return environment, backend
