@@ -247,7 +247,8 @@ class LocalBackend:
                 other = _read_holder(path)
                 who = other.describe() if other else "another envctl run"
                 raise LockedError(f"environment '{env}' is locked by {who}",
-                                  hint="wait for it to finish, or stop it; the lock is released when it ends")
+                                  hint="wait for it to finish, or stop it; the lock is released when it ends"
+                                  ) from None
                 # the lock file stays: its content names the holder for the next caller
             warnings = []
             previous = _read_holder(path)
@@ -336,6 +337,6 @@ def backend_for(root: Path, config: Any = None) -> StateBackend:
     """The backend an environment's ``state:`` block asks for (local when there is none)."""
     if config is None or getattr(config, "backend", "local") == "local":
         return LocalBackend(root)
-    from envctl.remote_state import S3Backend  # imported only for teams that use it
+    from envctl.remote_state import S3Backend  # type: ignore[import-not-found,unused-ignore]
 
-    return S3Backend(root, config)
+    return S3Backend(root, config)  # type: ignore[no-any-return,unused-ignore]

@@ -92,6 +92,7 @@ def sandbox_endpoint() -> Iterator[str]:
     proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     url = f"http://127.0.0.1:{port}"
+    os.environ["ENVCTL_SANDBOX_PORT"] = str(port)
     deadline = time.monotonic() + 30
     while True:
         try:

@@ -52,11 +52,16 @@ class EnvctlGroup(TyperGroup):
         except (typer.Exit, typer.Abort):
             raise
         except Exception as err:
-            if _debug(ctx) or type(err).__module__.startswith("click"):
+            if _debug(ctx) or _is_usage_error(err):
                 raise
             typer.echo(f"envctl: internal error: {type(err).__name__}: {err} "
                        "(run with --debug for the traceback)", err=True)
             raise typer.Exit(int(ExitCode.INTERNAL)) from None
+
+
+def _is_usage_error(err: Exception) -> bool:
+    """typer's own usage errors (bad option, missing argument) render themselves with exit code 2."""
+    return hasattr(err, "exit_code") and hasattr(err, "show") and hasattr(err, "format_message")
 
 
 def _debug(ctx: Any) -> bool:

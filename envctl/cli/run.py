@@ -1,0 +1,160 @@
+"""Commands that run scripts: up, down, update; and what they leave: status, history."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import typer
+
+from envctl.cli import render
+from envctl.cli.common import cli_context
+
+ONLY = typer.Option([], "--only", help="Only these components (repeatable).")
+PARALLEL = typer.Option(8, "--parallel", min=1, help="At most this many scripts at once.")
+WAIT_LOCK = typer.Option(None, "--wait-lock", help="Wait up to this long (e.g. 30m) for another run's lock "
+                         "instead of failing at once (for scheduled jobs).", show_default=False)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def up(ctx: typer.Context,
+           env: str = typer.Argument(..., help="Environment name."),
+           only: list[str] = ONLY,
+           parallel: int = PARALLEL,
+           fail_fast: bool = typer.Option(False, "--fail-fast", help="After a failure, start nothing new."),
+           force: bool = typer.Option(False, "--force", help="Re-run installs of components already up."),
+           wait_lock: str | None = WAIT_LOCK) -> None:
+        """Bring ENV up in dependency order, independent components in parallel. Resumes: what is up is skipped."""
+        from envctl import engine, lifecycle
+
+        root = cli_context(ctx).root()
+        opts = engine.RunOptions(only=only, parallel=parallel, fail_fast=fail_fast, force=force,
+                                 wait_lock=_wait(wait_lock))
+        _finish(lambda rep: lifecycle.run(root, env, "up", opts, reporter=rep))
+
+    @app.command()
+    def down(ctx: typer.Context,
+             env: str | None = typer.Argument(None, help="Environment name (default: the one that is up)."),
+             only: list[str] = typer.Option([], "--only", help="These components and everything that "
+                                            "depends on them (repeatable)."),
+             parallel: int = PARALLEL,
+             yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+             no_verify: bool = typer.Option(False, "--no-verify", help="Skip the leftover listing after each "
+                                            "delete and the final verify."),
+             wait_lock: str | None = WAIT_LOCK) -> None:
+        """Tear ENV down in reverse dependency order, then verify nothing is left ($0 after teardown)."""
+        from envctl import engine, lifecycle, status
+        from envctl.errors import RefusedError
+
+        root = cli_context(ctx).root()
+        name = status.pick_environment(root, env)
+        order = lifecycle.down_plan(root, name, only)
+        if not yes:
+            if not sys.stdin.isatty():
+                raise RefusedError(f"envctl down {name} deletes {len(order)} component(s) and needs a yes: "
+                                   "not on a terminal, so nobody can answer", hint="pass --yes")
+            render.line(f"envctl down {name} will delete, in this order: {', '.join(order) or 'nothing'}")
+            if not typer.confirm("Proceed?", default=False):
+                render.line("nothing was deleted")
+                raise typer.Exit(int(RefusedError.exit_code))
+        opts = engine.RunOptions(only=only, parallel=parallel, verify=not no_verify, wait_lock=_wait(wait_lock))
+        _finish(lambda rep: lifecycle.run(root, name, "down", opts, reporter=rep))
+
+    @app.command()
+    def update(ctx: typer.Context,
+               env: str = typer.Argument(..., help="Environment name."),
+               only: list[str] = typer.Option([], "--only", help="Only these components (repeatable)."),
+               parallel: int = PARALLEL,
+               wait_lock: str | None = WAIT_LOCK) -> None:
+        """Run the update-*.sh scripts (in-place changes) of components that are up, in dependency order."""
+        from envctl import engine, lifecycle
+
+        opts = engine.RunOptions(only=only, parallel=parallel, wait_lock=_wait(wait_lock))
+        root = cli_context(ctx).root()
+        _finish(lambda rep: lifecycle.run(root, env, "update", opts, reporter=rep))
+
+    @app.command("status")
+    def status_(ctx: typer.Context,
+                env: str | None = typer.Argument(None, help="Environment name (default: all)."),
+                as_json: bool = typer.Option(False, "--json", help="Print the contract's JSON.")) -> None:
+        """Per component: state, since when, how long it took, outputs, whether its scripts changed."""
+        from envctl import lifecycle
+
+        root = cli_context(ctx).root()
+        reports = lifecycle.status(root, env)
+        if as_json:
+            render.emit_json(reports[0].to_json() if env or len(reports) == 1 else [r.to_json() for r in reports])
+            return
+        for report in reports:
+            _render_status(report)
+
+    @app.command()
+    def history(ctx: typer.Context,
+                env: str | None = typer.Argument(None, help="Environment name (default: all)."),
+                as_json: bool = typer.Option(False, "--json", help="Print the runs as JSON, newest last."),
+                limit: int = typer.Option(20, "--limit", help="Show at most this many runs (text only).")
+                ) -> None:
+        """The audit trail: every run, who, when, which scripts (sha256), exit codes, durations."""
+        from envctl import lifecycle
+
+        runs = lifecycle.history(cli_context(ctx).root(), env)
+        if as_json:
+            render.emit_json(runs)
+            return
+        if not runs:
+            render.line("no runs yet")
+            return
+        for run in runs[-limit:]:
+            render.line(f"{run['run_id']}  {run['command']:<6} {run['env']:<12} {run['result']:<11} "
+                        f"{run['started'][:19]}  {run['user']}@{run['host']}")
+            for step in run.get("steps", []):
+                render.line(f"    {step['component']:<20} {step['action']:<8} {step['result']:<11} "
+                            f"exit {step['exit_code']}  {step['duration_s']:.2f}s  {(step['sha256'] or '')[:12]}")
+        render.line("see a run as a picture: envctl timeline RUN_ID")
+
+
+def _wait(text: str | None) -> float:
+    if not text:
+        return 0.0
+    from envctl.durations import parse_duration
+    from envctl.errors import UsageError
+
+    try:
+        return parse_duration(text)
+    except ValueError as err:
+        raise UsageError(f"--wait-lock: {err}") from None
+
+
+def _finish(start: Callable[[Any], Any]) -> None:
+    """Run with a live reporter, then the summary; exit with the run's code."""
+    from envctl.cli.progress import make_reporter, summary
+
+    reporter = make_reporter()
+    try:
+        result = start(reporter)
+    finally:
+        reporter.close()
+    render.line(summary(result))
+    if result.report is not None:
+        from envctl.cli import verify_render
+
+        render.line(verify_render.text(result.report))
+    raise typer.Exit(int(result.exit_code))
+
+
+def _render_status(report: Any) -> None:
+    from envctl.durations import format_duration
+
+    render.line(f"{report.env}: {report.state}" + (f" (up since {report.up_since[:19]})" if report.up_since
+                                                   else ""))
+    rows = []
+    for c in report.components:
+        changed = "scripts changed" if c.scripts_changed else ""
+        took = format_duration(c.duration_s) if c.duration_s is not None else ""
+        outs = ", ".join(f"{k}={v}" for k, v in list(c.outputs.items())[:3])
+        rows.append([c.name, c.state, (c.since or "")[:19], took, changed, outs])
+    render.line(render.table(["component", "state", "since", "took", "", "outputs"], rows))
+    for text in report.warnings:
+        render.warn(text)

@@ -1,0 +1,467 @@
+"""Runs an action over an environment's graph: ``up`` (install), ``down`` (delete, reversed), ``update``, and
+the script half of ``sleep``/``wake``. Everything that mutates AWS goes through here.
+
+A run: preflight checks, the environment's lock, then the scheduler over the chosen components, with the
+state saved after every batch of finished steps and the history journal written at the start and the end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from envctl import graph, runner
+from envctl.errors import ExitCode
+from envctl.registry import Environment
+from envctl.scriptenv import read_outputs, script_environment, script_hashes
+from envctl.state import EnvState, LockHolder, StateBackend, backend_for, now_iso, state_dir
+
+# results a step can have; blocked/skipped/not_started never ran a script
+RAN = ("ok", "failed", "timeout", "interrupted")
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    component: str
+    action: str
+    result: str  # ok | failed | timeout | interrupted | blocked | skipped | not_started
+    exit_code: int | None = None
+    duration_s: float = 0.0
+    log: str | None = None
+    script: str | None = None
+    sha256: str | None = None
+    start: str | None = None
+    end: str | None = None
+    detail: str = ""
+
+    @property
+    def ran(self) -> bool:
+        return self.result in RAN
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_id: str
+    command: str
+    env: str
+    steps: tuple[StepOutcome, ...]
+    started: str
+    ended: str
+    wall_s: float
+    interrupted: bool = False
+    warnings: tuple[str, ...] = ()
+    critical_path: tuple[str, ...] = ()
+    critical_path_s: float = 0.0
+    leaks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # component -> what its delete left
+    report: Any = None  # the final verify report of a down, when verified
+
+    def by_result(self, result: str) -> list[StepOutcome]:
+        return [s for s in self.steps if s.result == result]
+
+    @property
+    def failed(self) -> bool:
+        return any(s.result in ("failed", "timeout", "interrupted") for s in self.steps)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if self.interrupted:
+            return ExitCode.INTERRUPTED
+        if self.failed:
+            return ExitCode.SCRIPT_FAILED
+        if self.report is not None and not getattr(self.report, "clean", True):
+            return ExitCode.LEFTOVERS
+        return ExitCode.OK
+
+
+class Reporter(Protocol):
+    """What a run tells its watcher. Called from worker threads: implementations must be thread-safe."""
+
+    def run_started(self, run_id: str, command: str, env: str, order: Sequence[str]) -> None: ...
+
+    def step_started(self, component: str, action: str) -> None: ...
+
+    def step_output(self, component: str, action: str, line: str) -> None: ...
+
+    def step_finished(self, outcome: StepOutcome) -> None: ...
+
+    def note(self, text: str) -> None: ...
+
+
+class NullReporter:
+    def run_started(self, run_id: str, command: str, env: str, order: Sequence[str]) -> None: ...
+    def step_started(self, component: str, action: str) -> None: ...
+    def step_output(self, component: str, action: str, line: str) -> None: ...
+    def step_finished(self, outcome: StepOutcome) -> None: ...
+    def note(self, text: str) -> None: ...
+
+
+@dataclass
+class RunOptions:
+    only: Sequence[str] = ()
+    parallel: int = 8
+    fail_fast: bool = False
+    force: bool = False
+    verify: bool = True
+    wait_lock: float = 0.0
+    handle_signals: bool = True
+
+
+# ---------------------------------------------------------------- decisions per command
+
+
+def _decide_up(env: Environment, st: EnvState, name: str, force: bool) -> tuple[bool, str]:
+    comp = st.components.get(name)
+    if force or comp is None or comp.state in ("down", "install_failed", "delete_failed"):
+        return True, ""
+    if comp.state == "asleep":
+        return False, f"asleep (run envctl wake {env.name})"
+    if comp.scripts and comp.scripts != script_hashes(env.components[name]):
+        return False, (f"up, but its scripts changed since they last ran: run envctl update {env.name} "
+                       f"--only {name}, or envctl up {env.name} --only {name} --force")
+    return False, "already up"
+
+
+def _decide_down(env: Environment, st: EnvState, name: str, force: bool) -> tuple[bool, str]:
+    if force:
+        return True, ""
+    comp = st.components.get(name)
+    if comp is None or (comp.state == "down" and comp.last_action in (None, "delete")
+                        and comp.last_result in (None, "ok")):
+        return False, "already deleted" if comp is not None and comp.last_action == "delete" else "never installed"
+    return True, ""
+
+
+def _decide_script(action: str) -> Callable[[Environment, EnvState, str, bool], tuple[bool, str]]:
+    def decide(env: Environment, st: EnvState, name: str, force: bool) -> tuple[bool, str]:
+        if env.components[name].scripts.for_action(action) is None:
+            return False, f"has no {action} script"
+        comp = st.components.get(name)
+        wanted = {"update": ("up",), "sleep": ("up", "asleep"), "wake": ("up", "asleep")}[action]
+        if comp is None or comp.state not in wanted:
+            return False, f"is {comp.state if comp else 'down'}"
+        return True, ""
+    return decide
+
+
+# ---------------------------------------------------------------- public entry points
+
+
+def up(env: Environment, options: RunOptions | None = None, **kw: Any) -> RunResult:
+    options = options or RunOptions()
+    deps = env.depends_on()
+    nodes = graph.up_order(deps, options.only)
+    return _Run(env, "up", "install", nodes, deps, _decide_up, options, **kw).execute()
+
+
+def down(env: Environment, options: RunOptions | None = None, **kw: Any) -> RunResult:
+    options = options or RunOptions()
+    deps = env.depends_on()
+    nodes = graph.down_order(deps, options.only)
+    return _Run(env, "down", "delete", nodes, graph.reverse(deps), _decide_down, options, **kw).execute()
+
+
+def update(env: Environment, options: RunOptions | None = None, **kw: Any) -> RunResult:
+    options = options or RunOptions()
+    deps = env.depends_on()
+    graph.subset_up(deps, options.only)  # validates the names
+    nodes = [n for n in graph.up_order(deps) if not options.only or n in options.only]
+    return _Run(env, "update", "update", nodes, deps, _decide_script("update"), options, **kw).execute()
+
+
+def run_scripts(env: Environment, action: str, options: RunOptions, *, reverse: bool = False,
+                **kw: Any) -> RunResult:
+    """The ``sleep-*``/``wake-*`` scripts over the graph (sleep: reversed)."""
+    deps = env.depends_on()
+    nodes = graph.down_order(deps, options.only) if reverse else graph.up_order(deps, options.only)
+    waits = graph.reverse(deps) if reverse else deps
+    return _Run(env, action, action, nodes, waits, _decide_script(action), options, **kw).execute()
+
+
+# ---------------------------------------------------------------- one run
+
+
+class _Run:
+    def __init__(self, env: Environment, command: str, action: str, nodes: list[str],
+                 waits_for: Mapping[str, Sequence[str]],
+                 decide: Callable[[Environment, EnvState, str, bool], tuple[bool, str]], options: RunOptions, *,
+                 reporter: Reporter | None = None, backend: StateBackend | None = None,
+                 aws_env: Mapping[str, str] | None = None, sandbox_id: str | None = None,
+                 cancel: runner.Cancel | None = None,
+                 after_step: Callable[[StepOutcome], Sequence[str]] | None = None,
+                 before_save: Callable[[EnvState], None] | None = None,
+                 finish: Callable[[EnvState], Any] | None = None,
+                 base_env: Mapping[str, str] | None = None) -> None:
+        self.env, self.command, self.action = env, command, action
+        self.nodes, self.waits_for, self.decide, self.options = nodes, waits_for, decide, options
+        self.reporter = reporter or NullReporter()
+        self.backend = backend or backend_for(env.root, env.state)
+        self.aws_env = dict(aws_env or {})
+        self.sandbox_id = sandbox_id
+        self.cancel = cancel or runner.Cancel()
+        self.after_step, self.finish, self.before_save = after_step, finish, before_save
+        self.base_env = dict(os.environ if base_env is None else base_env)
+        self.run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(2)
+        self.run_dir = state_dir(env.root) / "runs" / self.run_id
+        self.lock = threading.Lock()
+        self.steps: dict[str, StepOutcome] = {}
+        self.leaks: dict[str, tuple[str, ...]] = {}
+        self.warnings: list[str] = []
+
+    def execute(self) -> RunResult:
+        holder = LockHolder.current(f"envctl {self.command} {self.env.name}")
+        with _acquire(self.backend, self.env.name, holder, self.options.wait_lock, self.reporter) as warnings:
+            self.warnings.extend(warnings)
+            for text in warnings:
+                self.reporter.note(text)
+            self.state = self.backend.load(self.env.name)
+            # with no state at all, deletes all run: decided once, before the first save creates a state
+            self.force = self.options.force or (self.command == "down" and not self.state.exists)
+            self._check_sandbox()
+            return self._execute_locked(holder)
+
+    def _check_sandbox(self) -> None:
+        """A sandbox restarted since the environment went up has lost its resources: say so, record it."""
+        recorded = self.state.sandbox_id
+        if self.sandbox_id is None or recorded is None or recorded == self.sandbox_id:
+            return
+        alive = [c for c in self.state.components.values() if c.state != "down"]
+        if alive:
+            self.reporter.note(f"the sandbox was restarted since '{self.env.name}' went up: its resources are "
+                               f"gone, so its {len(alive)} component(s) are recorded as down")
+            for comp in alive:
+                comp.state, comp.outputs, comp.scripts = "down", {}, {}
+                comp.last_action, comp.last_result = None, None
+        self.state.sandbox_id = self.sandbox_id if self.command == "up" else None
+
+    def _execute_locked(self, holder: LockHolder) -> RunResult:
+        started, t0 = now_iso(), time.monotonic()
+        record = self._record(holder, started, None, "running")
+        self.backend.append_run(record)
+        self.reporter.run_started(self.run_id, self.command, self.env.name, self.nodes)
+        if self.command == "up" and self.state.overall(list(self.env.components)) == "down":
+            self.state.up_since = started
+        if self.sandbox_id is not None and self.command == "up":
+            self.state.sandbox_id = self.sandbox_id
+        weights = {n: (c.duration_s or 1.0) for n, c in self.state.components.items()}
+        with _signals(self.cancel, self.options.handle_signals):
+            result = runner.schedule(self.nodes, self.waits_for, self._run_node,
+                                     parallel=self.options.parallel, fail_fast=self.options.fail_fast,
+                                     cancel=self.cancel, weights=weights, on_batch_done=self._save)
+        for name, culprits in result.blocked.items():
+            self._settle(StepOutcome(name, self.action, "blocked",
+                                     detail=f"not started: {', '.join(culprits)} failed"))
+        for name in result.not_started:
+            why = "interrupted before it started" if self.cancel.is_set else "not started (--fail-fast)"
+            self._settle(StepOutcome(name, self.action, "not_started", detail=why))
+        report = None
+        if self.finish is not None and not self.cancel.is_set:
+            report = self.finish(self.state)
+        if self.command == "down" and self.state.overall(list(self.env.components)) == "down":
+            self.state.up_since = None
+        self._save()
+        steps = tuple(self.steps[n] for n in self.nodes if n in self.steps)
+        path, path_s = _critical_path(steps, self.waits_for)
+        outcome = RunResult(self.run_id, self.command, self.env.name, steps, started, now_iso(),
+                            time.monotonic() - t0, interrupted=self.cancel.is_set,
+                            warnings=tuple(self.warnings), critical_path=tuple(path), critical_path_s=path_s,
+                            leaks=dict(self.leaks), report=report)
+        final = "interrupted" if outcome.interrupted else "failed" if outcome.failed else "ok"
+        self.backend.append_run(self._record(holder, started, outcome.ended, final, steps))
+        return outcome
+
+    def _run_node(self, name: str) -> bool:
+        should_run, why = self.decide(self.env, self.state, name, self.force)
+        if not should_run:
+            self._settle(StepOutcome(name, self.action, "skipped", detail=why))
+            return True
+        comp = self.env.components[name]
+        script = comp.scripts.for_action(self.action)
+        assert script is not None
+        log = self.run_dir / f"{name}.{self.action}.log"
+        outfile = self.run_dir / f"{name}.{self.action}.outputs"
+        with self.lock:
+            visible = {n: dict(self.state.components[n].outputs)
+                       for n in [*graph.all_dependencies(self.env.depends_on(), name), name]
+                       if n in self.state.components}
+        environ = script_environment(self.base_env, self.env, comp, action=self.action, run_id=self.run_id,
+                                     output_file=outfile, aws_env=self.aws_env, outputs=visible)
+        sha = script_hashes(comp).get(self.action)
+        self.reporter.step_started(name, self.action)
+        start = now_iso()
+        res = runner.run_script(script, cwd=comp.dir, env=environ, log_path=log, timeout=comp.timeout,
+                                on_line=lambda line: self.reporter.step_output(name, self.action, line),
+                                cancel=self.cancel)
+        result = ("ok" if res.ok else "interrupted" if res.interrupted else "timeout" if res.timed_out
+                  else "failed")
+        detail = ""
+        if result == "timeout":
+            detail = f"timed out after {comp.timeout:.0f}s"
+        elif result == "failed":
+            detail = f"exit code {res.exit_code}"
+        step = StepOutcome(name, self.action, result, exit_code=res.exit_code, duration_s=res.duration_s,
+                           log=str(log), script=str(script), sha256=sha, start=start, end=now_iso(),
+                           detail=detail)
+        outputs, problems = read_outputs(outfile) if res.ok and self.action in ("install", "update") else ({}, [])
+        for problem in problems:
+            self.reporter.note(f"{name}: {problem}")
+        self._apply(name, step, outputs)
+        self._settle(step)
+        if res.ok and self.after_step is not None:
+            left = tuple(self.after_step(step))
+            if left:
+                with self.lock:
+                    self.leaks[name] = left
+        return res.ok
+
+    def _apply(self, name: str, step: StepOutcome, outputs: dict[str, str]) -> None:
+        with self.lock:
+            comp = self.state.component(name)
+            comp.last_action, comp.last_result = step.action, step.result
+            comp.last_run_id, comp.duration_s = self.run_id, round(step.duration_s, 3)
+            if step.result != "ok":
+                if step.action in ("install", "delete"):
+                    comp.state = f"{step.action}_failed"
+                    comp.since = step.end
+                return
+            if step.action == "install":
+                comp.state, comp.since = "up", step.end
+                comp.outputs = outputs
+                comp.scripts = script_hashes(self.env.components[name])
+            elif step.action == "update":
+                comp.outputs.update(outputs)
+                comp.scripts = script_hashes(self.env.components[name])
+            elif step.action == "delete":
+                comp.state, comp.since, comp.outputs, comp.scripts = "down", step.end, {}, {}
+
+    def _settle(self, step: StepOutcome) -> None:
+        with self.lock:
+            self.steps[step.component] = step
+        self.reporter.step_finished(step)
+
+    def _save(self) -> None:
+        with self.lock:
+            if self.before_save is not None:
+                self.before_save(self.state)
+            self.backend.save(self.state)
+
+    def _record(self, holder: LockHolder, started: str, ended: str | None, result: str,
+                steps: Sequence[StepOutcome] = ()) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id, "command": self.command, "env": self.env.name, "user": holder.user,
+            "host": holder.host, "pid": holder.pid, "git_commit": git_commit(self.env.root),
+            "started": started, "ended": ended, "result": result, "parallel": self.options.parallel,
+            "only": list(self.options.only), "depends_on": {n: list(self.waits_for.get(n, ())) for n in self.nodes},
+            "reverse": self.command in ("down", "sleep"),
+            "steps": [{"component": s.component, "action": s.action, "script": s.script, "sha256": s.sha256,
+                       "exit_code": s.exit_code, "duration_s": round(s.duration_s, 3), "log": s.log,
+                       "start": s.start, "end": s.end, "result": s.result} for s in steps if s.ran],
+            "skipped": {s.component: s.detail for s in steps if s.result in ("skipped", "blocked", "not_started")},
+        }
+
+
+def _critical_path(steps: Sequence[StepOutcome], waits_for: Mapping[str, Sequence[str]]) -> tuple[list[str], float]:
+    """The chain of steps that decided the wall time: from the last to end, back through what it waited for."""
+    ran = {s.component: s for s in steps if s.ran and s.start and s.end}
+    if not ran:
+        return [], 0.0
+    current = max(ran.values(), key=lambda s: s.end or "")
+    chain = [current]
+    while True:
+        before = [ran[d] for d in waits_for.get(current.component, ()) if d in ran
+                  and (ran[d].end or "") <= (current.start or "")]
+        if not before:
+            break
+        current = max(before, key=lambda s: s.end or "")
+        chain.append(current)
+    chain.reverse()
+    return [s.component for s in chain], round(sum(s.duration_s for s in chain), 3)
+
+
+@contextlib.contextmanager
+def _acquire(backend: StateBackend, env: str, holder: LockHolder, wait: float,
+             reporter: Reporter) -> Iterator[list[str]]:
+    """The environment's lock; with ``wait`` > 0, wait up to that long for a running session to finish."""
+    from envctl.errors import LockedError
+
+    deadline = time.monotonic() + wait
+    announced = False
+    while True:
+        try:
+            cm = backend.lock(env, holder)
+            warnings = cm.__enter__()
+        except LockedError as err:
+            if time.monotonic() >= deadline:
+                raise
+            if not announced:
+                reporter.note(f"{err.message}; waiting up to {wait:.0f}s for it (--wait-lock)")
+                announced = True
+            time.sleep(min(2.0, max(0.05, deadline - time.monotonic())))
+            continue
+        break
+    try:
+        yield warnings
+    except BaseException as err:
+        if not cm.__exit__(type(err), err, err.__traceback__):
+            raise
+    else:
+        cm.__exit__(None, None, None)
+
+
+@contextlib.contextmanager
+def _signals(cancel: runner.Cancel, enabled: bool) -> Iterator[None]:
+    """Ctrl-C and SIGTERM: start nothing new and pass the signal on to the running scripts' groups."""
+    if not enabled or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def handler(signum: int, _frame: object) -> None:
+        cancel.trip(signum)
+
+    for sig in previous:
+        signal.signal(sig, handler)
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def git_commit(root: Path) -> str | None:
+    """The commit the project root is at, read from .git without running git."""
+    for folder in (root, *root.parents):
+        git = folder / ".git"
+        if git.is_file():  # a worktree: "gitdir: <path>"
+            text = git.read_text(encoding="utf-8").strip()
+            if text.startswith("gitdir:"):
+                git = (folder / text.split(":", 1)[1].strip()).resolve()
+        if not git.is_dir():
+            continue
+        try:
+            head = (git / "HEAD").read_text(encoding="utf-8").strip()
+            if not head.startswith("ref:"):
+                return head
+            ref = head.split(":", 1)[1].strip()
+            common = git
+            if (git / "commondir").is_file():
+                common = (git / (git / "commondir").read_text(encoding="utf-8").strip()).resolve()
+            for base in (git, common):
+                if (base / ref).is_file():
+                    return (base / ref).read_text(encoding="utf-8").strip()
+            packed = common / "packed-refs"
+            if packed.is_file():
+                for line in packed.read_text(encoding="utf-8").splitlines():
+                    if line.endswith(" " + ref):
+                        return line.split(" ", 1)[0]
+        except OSError:
+            return None
+        return None
+    return None

@@ -1,0 +1,91 @@
+"""The core behind the commands that act on an environment: checks first, then the engine.
+
+Each function returns results for the CLI to render; none prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from envctl import engine, graph
+from envctl.engine import Reporter, RunOptions, RunResult
+from envctl.registry import Environment, load_environment
+from envctl.state import backend_for, merge_run_records
+from envctl.status import EnvStatus, environment_status, list_environments, load_state
+
+MUTATING = ("up", "down", "update", "sleep", "wake")
+
+
+def preflight(env: Environment, command: str) -> list[str]:
+    """Checks before anything mutates: returns warnings, raises a RefusedError when the run must not start."""
+    from envctl import preflight as checks
+
+    return checks.run(env, command)
+
+
+def run(root: Path, name: str, command: str, options: RunOptions, *, reporter: Reporter) -> RunResult:
+    env = load_environment(root, name)
+    for text in preflight(env, command):
+        reporter.note(text)
+    from envctl.aws import target
+
+    aws = target.prepare(env, root)
+    kw: dict[str, Any] = {"reporter": reporter, "aws_env": aws.script_env, "sandbox_id": aws.sandbox_id}
+    if command == "down" and options.verify:
+        from envctl import leaks
+
+        kw.update(leaks.down_hooks(env, root, reporter=reporter))
+    if command == "up":
+        return engine.up(env, options, **kw)
+    if command == "down":
+        return engine.down(env, options, **kw)
+    if command == "update":
+        return engine.update(env, options, **kw)
+    raise ValueError(command)
+
+
+def down_plan(root: Path, name: str, only: Sequence[str]) -> list[str]:
+    env = load_environment(root, name)
+    return graph.down_order(env.depends_on(), only)
+
+
+def status(root: Path, name: str | None) -> list[EnvStatus]:
+    names = [name] if name else [r.name for r in list_environments(root) if r.error is None]
+    reports = []
+    for each in names:
+        env = load_environment(root, each)
+        st = load_state(env)
+        report = environment_status(env, st)
+        if env.aws.target == "sandbox" and st.sandbox_id and report.state != "down":
+            from envctl.aws import sandbox
+
+            message = sandbox.check_environment_alive(root, st.sandbox_id)
+            if message:
+                report.warnings.append(message)
+        reports.append(report)
+    return reports
+
+
+def history(root: Path, name: str | None) -> list[dict[str, Any]]:
+    if name:
+        env = load_environment(root, name)
+        return backend_for(root, env.state).runs(name)
+    lines: list[dict[str, Any]] = []
+    seen_backends: set[tuple[str, str | None]] = set()
+    for row in list_environments(root):
+        if row.error is not None:
+            continue
+        env = load_environment(root, row.name)
+        key = (env.state.backend, env.state.bucket)
+        if env.state.backend == "local":
+            if key in seen_backends:
+                continue
+            seen_backends.add(key)
+            lines.extend(backend_for(root, env.state).runs(None))
+        else:
+            lines.extend(backend_for(root, env.state).runs(env.name))
+    import json
+
+    return merge_run_records([json.dumps(r) for r in lines])

@@ -1,0 +1,269 @@
+"""The scheduler and the one subprocess wrapper. The only module that starts processes.
+
+The scheduler starts a node the moment everything it waits for is done (not level by level: a slow node
+holds back only what depends on it), at most ``parallel`` at a time, longest remaining chain first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+GRACE_SECONDS = 10.0
+
+
+# ---------------------------------------------------------------- cancellation
+
+
+class Cancel:
+    """Shared by a run: once set, nothing new starts and running scripts get the signal."""
+
+    def __init__(self, grace: float = GRACE_SECONDS) -> None:
+        self.event = threading.Event()
+        self.signum = signal.SIGTERM
+        self.grace = grace
+        self.force = threading.Event()
+        self._groups: set[int] = set()
+        self._lock = threading.Lock()
+
+    def trip(self, signum: int = signal.SIGTERM) -> None:
+        """First call: forward ``signum`` to every running script. A second call: SIGKILL them at once."""
+        with self._lock:
+            if self.event.is_set():
+                self.force.set()
+                groups, sig = set(self._groups), signal.SIGKILL
+            else:
+                self.signum = signal.Signals(signum)
+                self.event.set()
+                groups, sig = set(self._groups), self.signum
+        for pgid in groups:
+            _killpg(pgid, sig)
+
+    @property
+    def is_set(self) -> bool:
+        return self.event.is_set()
+
+    def _add(self, pgid: int) -> bool:
+        with self._lock:
+            self._groups.add(pgid)
+            return self.event.is_set()
+
+    def _remove(self, pgid: int) -> None:
+        with self._lock:
+            self._groups.discard(pgid)
+
+
+def _killpg(pgid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+# ---------------------------------------------------------------- one script
+
+
+@dataclass(frozen=True)
+class ScriptResult:
+    exit_code: int | None
+    duration_s: float
+    timed_out: bool = False
+    interrupted: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out and not self.interrupted
+
+
+def run_script(script: Path, *, cwd: Path, env: Mapping[str, str], log_path: Path, timeout: float,
+               on_line: Callable[[str], None] | None = None,
+               redact: Callable[[str], str] | None = None,
+               cancel: Cancel | None = None, grace: float = GRACE_SECONDS) -> ScriptResult:
+    """Run ``script`` as its own process in its own process group; stream its output line by line.
+
+    No shell sits between envctl and the script: the argv is the script path alone and configured values reach
+    it only through ``env``, so nothing in them is ever interpreted. Output goes to ``log_path`` (and
+    ``on_line``) as it comes, never held whole in memory. On timeout the group gets SIGTERM, then SIGKILL
+    after ``grace`` seconds.
+    """
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    with open(log_path, "w", encoding="utf-8", errors="replace") as log:
+        proc = subprocess.Popen([str(script)], cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+        pgid = proc.pid  # start_new_session: the script leads its own group
+        reader = threading.Thread(target=_pump, args=(proc, log, on_line, redact), daemon=True)
+        reader.start()
+        already_cancelled = cancel._add(pgid) if cancel else False
+        timed_out = interrupted = False
+        try:
+            if already_cancelled:
+                interrupted = True
+                _killpg(pgid, cancel.signum if cancel else signal.SIGTERM)
+            deadline = started + timeout
+            while proc.poll() is None:
+                if cancel is not None and cancel.is_set and not interrupted:
+                    interrupted = True  # the Cancel forwarded the signal already
+                    deadline = min(deadline, time.monotonic() + grace)
+                    timed_out = False
+                if cancel is not None and cancel.force.is_set():
+                    _killpg(pgid, signal.SIGKILL)
+                now = time.monotonic()
+                if now >= deadline:
+                    if not interrupted:
+                        timed_out = True
+                        _killpg(pgid, signal.SIGTERM)
+                    _wait_or_kill(proc, pgid, grace if not interrupted else 0.0)
+                    break
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=min(0.05, max(0.0, deadline - now)))
+            # the script is gone; make sure nothing it started in its group outlives it
+            _killpg(pgid, signal.SIGKILL)
+        finally:
+            if cancel:
+                cancel._remove(pgid)
+            reader.join(timeout=5)
+        duration = time.monotonic() - started
+        if timed_out:
+            log.write(f"[envctl] timed out after {timeout:.0f}s: sent SIGTERM to the process group, "
+                      f"SIGKILL after {grace:.0f}s\n")
+        elif interrupted:
+            log.write("[envctl] interrupted\n")
+    return ScriptResult(proc.returncode, duration, timed_out=timed_out, interrupted=interrupted)
+
+
+def _wait_or_kill(proc: subprocess.Popen[bytes], pgid: int, grace: float) -> None:
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        _killpg(pgid, signal.SIGKILL)
+        proc.wait()
+
+
+def _pump(proc: subprocess.Popen[bytes], log: object, on_line: Callable[[str], None] | None,
+          redact: Callable[[str], str] | None) -> None:
+    assert proc.stdout is not None
+    write = log.write  # type: ignore[attr-defined]
+    for raw in iter(proc.stdout.readline, b""):
+        text = raw.decode("utf-8", errors="replace")
+        if redact is not None:
+            text = redact(text)
+        write(text)
+        log.flush()  # type: ignore[attr-defined]
+        if on_line is not None:
+            on_line(text.rstrip("\n"))
+    proc.stdout.close()
+
+
+# ---------------------------------------------------------------- the graph
+
+
+@dataclass
+class ScheduleResult:
+    ok: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    blocked: dict[str, list[str]] = field(default_factory=dict)  # node -> failed nodes upstream
+    not_started: list[str] = field(default_factory=list)          # fail-fast or interrupted
+
+
+def schedule(nodes: Sequence[str], waits_for: Mapping[str, Sequence[str]], run_node: Callable[[str], bool], *,
+             parallel: int = 8, fail_fast: bool = False, cancel: Cancel | None = None,
+             weights: Mapping[str, float] | None = None,
+             on_batch_done: Callable[[], None] | None = None) -> ScheduleResult:
+    """Run ``run_node`` over ``nodes`` so that each starts only after everything in ``waits_for`` is ok.
+
+    ``waits_for`` entries outside ``nodes`` are treated as done. A failed node blocks everything downstream;
+    independent branches go on unless ``fail_fast``. ``on_batch_done`` runs on the calling thread after each
+    batch of finished nodes (the caller persists state there, once per batch rather than once per node).
+    """
+    members = set(nodes)
+    deps = {n: {d for d in waits_for.get(n, ()) if d in members} for n in nodes}
+    dependents: dict[str, list[str]] = {n: [] for n in nodes}
+    for n, ds in deps.items():
+        for d in ds:
+            dependents[d].append(n)
+    priority = _chain_lengths(nodes, dependents, weights or {})
+    position = {n: i for i, n in enumerate(nodes)}
+    remaining = {n: len(ds) for n, ds in deps.items()}
+    ready = [n for n in nodes if remaining[n] == 0]
+    result = ScheduleResult()
+    failed_upstream: dict[str, set[str]] = {}
+    running: dict[Future[bool], str] = {}
+    stop = False
+    limit = max(1, parallel)
+
+    with ThreadPoolExecutor(max_workers=min(limit, max(1, len(nodes)))) as pool:
+        while ready or running:
+            if cancel is not None and cancel.is_set:
+                stop = True
+            if not stop:
+                ready.sort(key=lambda n: (-priority[n], position[n]))
+                while ready and len(running) < limit:
+                    node = ready.pop(0)
+                    running[pool.submit(run_node, node)] = node
+            if not running:
+                break
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                node = running.pop(future)
+                try:
+                    ok = bool(future.result())
+                except BaseException:
+                    ok = False
+                if ok:
+                    result.ok.append(node)
+                    for child in dependents[node]:
+                        remaining[child] -= 1
+                        if remaining[child] == 0 and child not in failed_upstream:
+                            ready.append(child)
+                else:
+                    result.failed.append(node)
+                    if fail_fast:
+                        stop = True
+                    _block(node, dependents, failed_upstream, node)
+            if on_batch_done is not None:
+                on_batch_done()
+    settled = set(result.ok) | set(result.failed)
+    for n in nodes:
+        if n in settled:
+            continue
+        if n in failed_upstream:
+            result.blocked[n] = sorted(failed_upstream[n])
+        else:
+            result.not_started.append(n)
+    return result
+
+
+def _block(node: str, dependents: Mapping[str, list[str]], failed_upstream: dict[str, set[str]],
+           culprit: str) -> None:
+    stack = list(dependents[node])
+    while stack:
+        child = stack.pop()
+        seen = child in failed_upstream
+        failed_upstream.setdefault(child, set()).add(culprit)
+        if not seen:
+            stack.extend(dependents[child])
+
+
+def _chain_lengths(nodes: Sequence[str], dependents: Mapping[str, list[str]],
+                   weights: Mapping[str, float]) -> dict[str, float]:
+    """For each node, the longest chain of work from it to the end: run the longest chains first."""
+    memo: dict[str, float] = {}
+    for start in reversed(list(nodes)):
+        stack = [(start, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if node in memo:
+                continue
+            if expanded:
+                memo[node] = weights.get(node, 1.0) + max((memo[c] for c in dependents[node]), default=0.0)
+            else:
+                stack.append((node, True))
+                stack.extend((c, False) for c in dependents[node] if c not in memo)
+    return memo
