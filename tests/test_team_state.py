@@ -90,7 +90,7 @@ def test_two_roots_share_state_and_one_run_at_a_time(roots: tuple[Path, Path, Pa
         assert not (b / ".envctl" / "state").exists()
     finally:
         gate.touch()
-        out, err = run_a.communicate(timeout=60)
+        _out, err = run_a.communicate(timeout=60)
     assert run_a.returncode == 0, err
 
     seen = status(b)  # the other laptop sees what the first one did

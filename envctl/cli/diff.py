@@ -21,8 +21,9 @@ def register(app: typer.Typer) -> None:
         env2: str = typer.Argument(..., help="The environment to compare to (e.g. prod)."),
         as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
     ) -> None:
-        """Compare two environments: components, dependencies, vars, tags, settings and scripts (by sha256,
-        with a unified diff where they differ). Exits 0 whether or not they differ."""
+        """Compare two environments: components, dependencies, vars, tags, settings and scripts.
+
+        Scripts by sha256, with a unified diff of those that differ. Exits 0 whether or not they differ."""
         from envctl.registry import load_environment
 
         root = cli_context(ctx).root()
