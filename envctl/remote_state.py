@@ -4,9 +4,10 @@ The same guarantees as the local backend, on storage a team shares:
 
 - State is ``s3://<bucket>/<prefix><env>/state.json``. A single PutObject is atomic (S3 stores the whole body
   or nothing), so a ``kill -9`` mid-write leaves the previous state. The bucket is versioned, so every earlier
-  state stays recoverable. Writes are conditional on the ETag this backend last read or wrote (``If-Match``,
-  or ``If-None-Match: *`` for the first one): if another run wrote the state in between (its lock was broken),
-  the write is refused instead of silently undoing the other run's work.
+  state stays recoverable. A write made under the lock is conditional on the ETag this backend last read or
+  wrote (``If-Match``, or ``If-None-Match: *`` for the first one): when the state changed in between and the
+  lock is no longer ours (broken with ``unlock``, taken over after it expired), the write is refused instead
+  of silently undoing the work of the run that holds the lock now.
 - History is one object per run, ``<prefix><env>/history/<started>-<run_id>.json``, written when the run
   starts and rewritten when it ends; ``runs()`` lists and merges them.
 - The lock is one DynamoDB item per environment (``LockID`` hash key, the layout of Terraform's lock table, so
@@ -90,6 +91,8 @@ class S3Backend:
         self._factory = client_factory or boto3_client_factory()
         self._clients: dict[str, Any] = {}
         self._etags: dict[str, str | None] = {}  # env -> ETag last read or written (None: no object)
+        self._held: dict[str, str] = {}           # env -> token of the lock this backend holds
+        self._lost: set[str] = set()              # envs whose lock was broken while this backend held it
 
     # ---------------------------------------------------------------- plumbing
 
@@ -144,28 +147,47 @@ class S3Backend:
         self.put_state(state)
 
     def put_state(self, state: EnvState) -> None:
-        """Write ``state`` as it is (``updated`` untouched); refuse to overwrite another run's write."""
+        """Write ``state`` as it is (``updated`` untouched).
+
+        While this backend holds the lock, the write is conditional on the ETag it last read or wrote. When
+        that fails, someone wrote in between: if the lock is still ours, that was a writer inside this run
+        (written over, as the local backend would); if the lock was broken, the write is refused so that
+        this run does not undo the work of the run that now holds it.
+        """
+        env = state.env
+        if env in self._lost:
+            raise self._lost_error(env)
         body = (json.dumps(state.to_dict(), indent=2) + "\n").encode()
-        args: dict[str, Any] = {"Bucket": self.bucket, "Key": self.state_key(state.env), "Body": body,
+        args: dict[str, Any] = {"Bucket": self.bucket, "Key": self.state_key(env), "Body": body,
                                 "ContentType": "application/json"}
-        if state.env in self._etags:
-            known = self._etags[state.env]
-            if known is None:
-                args["IfNoneMatch"] = "*"
-            else:
-                args["IfMatch"] = known
+        condition: dict[str, str] = {}
+        if env in self._held and env in self._etags:
+            known = self._etags[env]
+            condition = {"IfNoneMatch": "*"} if known is None else {"IfMatch": str(known)}
         try:
-            reply = self.client("s3").put_object(**args)
+            try:
+                reply = self.client("s3").put_object(**args, **condition)
+            except _aws_errors() as err:
+                if not condition or aws_error_code(err) not in ("PreconditionFailed", "412",
+                                                                "ConditionalRequestConflict"):
+                    raise
+                if not self._still_ours(env):
+                    self._lost.add(env)
+                    raise self._lost_error(env) from None
+                reply = self.client("s3").put_object(**args)
         except _aws_errors() as err:
-            if aws_error_code(err) in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
-                raise StateError(
-                    f"the state of '{state.env}' in {self.where(state.env)} was written by another run since "
-                    "this one read it; not overwriting it",
-                    hint="was its lock broken with 'envctl unlock'? check 'envctl status'") from None
-            where = self.where(state.env)
-            raise self._fail(f"cannot write the state of '{state.env}' to {where}", err) from None
-        self._etags[state.env] = reply.get("ETag")
+            raise self._fail(f"cannot write the state of '{env}' to {self.where(env)}", err) from None
+        self._etags[env] = reply.get("ETag")
         state.exists = True
+
+    def _still_ours(self, env: str) -> bool:
+        item = self._read_item(env)
+        return bool(item) and (item or {}).get("token", {}).get("S") == self._held.get(env)
+
+    def _lost_error(self, env: str) -> StateError:
+        return StateError(f"the lock of '{env}' was broken while this run held it; not writing its state to "
+                          f"{self.where(env)} (another run may be changing the environment)",
+                          hint="check 'envctl status' and 'envctl history', then run again")
 
     def has_state(self, env: str) -> bool:
         try:
@@ -225,6 +247,8 @@ class S3Backend:
     def lock(self, env: str, holder: LockHolder) -> Iterator[list[str]]:
         token = uuid.uuid4().hex
         warnings = self._acquire(env, holder, token)
+        self._held[env] = token
+        self._lost.discard(env)
         stop = threading.Event()
         renewer = threading.Thread(target=self._renew_loop, args=(env, token, stop, warnings),
                                    name=f"envctl-lock-{env}", daemon=True)
@@ -234,6 +258,7 @@ class S3Backend:
         finally:
             stop.set()
             renewer.join(timeout=10)
+            self._held.pop(env, None)
             self._release(env, token)
 
     def _acquire(self, env: str, holder: LockHolder, token: str) -> list[str]:
@@ -286,7 +311,7 @@ class S3Backend:
                 if aws_error_code(err) == "ConditionalCheckFailedException":
                     warnings.append(f"the lock on '{env}' was broken or taken over by another run while this "
                                     "one held it; its state writes are refused from now on")
-                    self._etags[env] = "lock-lost"  # no ETag matches this: every later save is refused
+                    self._lost.add(env)
                     return
                 # a transient error: the next renewal tries again, well before the lock expires
 

@@ -91,23 +91,51 @@ def test_what_one_root_saves_the_other_loads(remote: S3Backend, tmp_path: Path) 
     assert b'"vpc-123"' in body
 
 
-def test_a_write_made_after_this_run_read_is_not_overwritten(remote: S3Backend, tmp_path: Path) -> None:
-    mine = remote.load("test")
-    other = second_root(tmp_path)
-    theirs = other.load("test")
-    theirs.component("network").state = "up"
-    other.save(theirs)
+def test_a_run_whose_lock_was_broken_does_not_overwrite_the_new_holder(remote: S3Backend,
+                                                                       tmp_path: Path) -> None:
+    with remote.lock("test", LockHolder.current("up test")):
+        mine = remote.load("test")
+        other = second_root(tmp_path)
+        other.break_lock("test")
+        with other.lock("test", LockHolder.current("down test")):
+            theirs = other.load("test")
+            theirs.component("network").state = "delete_failed"
+            other.save(theirs)
 
-    mine.component("network").state = "delete_failed"
-    with pytest.raises(StateError, match="written by another run") as err:
+            mine.component("network").state = "up"
+            with pytest.raises(StateError, match="lock of 'test' was broken") as err:
+                remote.save(mine)
+            assert err.value.exit_code == ExitCode.BAD_INPUT
+    assert other.load("test").components["network"].state == "delete_failed"
+
+
+def test_while_the_lock_is_ours_the_last_write_wins_as_with_local_state(remote: S3Backend,
+                                                                        tmp_path: Path) -> None:
+    with remote.lock("test", LockHolder.current("up test")):
+        mine = remote.load("test")
+        helper = S3Backend(tmp_path / "a", state_config())  # e.g. a built-in writing within the same run
+        side = helper.load("test")
+        side.sleep = {"nodegroups": {"ng": 2}}
+        helper.save(side)
+        mine.component("network").state = "up"
         remote.save(mine)
-    assert err.value.exit_code == ExitCode.BAD_INPUT
-    assert second_root(tmp_path).load("test").components["network"].state == "up"
-    # once it has read the current state again, it writes
-    fresh = remote.load("test")
-    fresh.component("network").state = "down"
-    remote.save(fresh)
-    assert other.load("test").components["network"].state == "down"
+        mine.component("cluster").state = "up"
+        remote.save(mine)
+    seen = second_root(tmp_path).load("test")
+    assert sorted(seen.components) == ["cluster", "network"]
+
+
+def test_the_renewal_notices_a_broken_lock(remote: S3Backend, tmp_path: Path) -> None:
+    fast = S3Backend(tmp_path / "a", state_config(lock_ttl=0.6))  # renews every 0.2s
+    with fast.lock("test", LockHolder.current("up test")) as warnings:
+        state = fast.load("test")
+        second_root(tmp_path).break_lock("test")
+        deadline = time.monotonic() + 5
+        while not warnings and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert warnings and "broken or taken over" in warnings[0]
+        with pytest.raises(StateError, match="was broken"):
+            fast.save(state)
 
 
 def test_history_is_shared_and_a_rewritten_run_appears_once(remote: S3Backend, tmp_path: Path) -> None:
