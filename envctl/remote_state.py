@@ -38,19 +38,34 @@ ClientFactory = Callable[[str, "str | None"], Any]
 """(service, region) -> a boto3 client."""
 
 
-def boto3_client_factory(*, endpoint_url: str | None = None, profile: str | None = None) -> ClientFactory:
+def boto3_client_factory(*, endpoint_url: str | None = None, profile: str | None = None,
+                         dummy_credentials: bool = False) -> ClientFactory:
     """A factory of plain boto3 clients; ``endpoint_url`` points them at a sandbox (else AWS_ENDPOINT_URL)."""
 
     def make(service: str, region: str | None) -> Any:
         import boto3
         from botocore.config import Config
 
-        session = boto3.session.Session(profile_name=profile) if profile else boto3.session.Session()
+        if dummy_credentials:  # the sandbox accepts any key; the process may have none at all
+            session = boto3.session.Session(aws_access_key_id="envctl", aws_secret_access_key="sandbox")
+        else:
+            session = boto3.session.Session(profile_name=profile) if profile else boto3.session.Session()
         # Few, quick retries: a state read should fail in seconds with a message, not hang for a minute.
         config = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=30)
         return session.client(service, region_name=region, endpoint_url=endpoint_url, config=config)
 
     return make
+
+
+def client_factory_for(aws: Any, *, sandbox_endpoint: str | None = None) -> ClientFactory:
+    """Clients for an environment's team state on its own AWS target (``aws`` is its ``AwsTarget``).
+
+    An account: its profile and endpoint_url. The sandbox: ``sandbox_endpoint`` with dummy credentials, so the
+    state of a sandbox environment lives in the sandbox.
+    """
+    if aws.target == "sandbox":
+        return boto3_client_factory(endpoint_url=sandbox_endpoint, dummy_credentials=True)
+    return boto3_client_factory(endpoint_url=aws.endpoint_url, profile=aws.profile)
 
 
 def aws_error_code(err: BaseException) -> str:

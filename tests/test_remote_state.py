@@ -8,13 +8,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import boto3
 import pytest
 
 from envctl.errors import ExitCode, LockedError, StateError
+from envctl.registry import AwsTarget, StateConfig
 from envctl.remote_state import S3Backend
 from envctl.state import EnvState, LockHolder, backend_for
 from envctl.state_admin import init_remote
@@ -27,10 +27,6 @@ pytestmark = pytest.mark.sandbox
 
 
 def state_config(**overrides: Any) -> Any:
-    try:
-        from envctl.registry import StateConfig
-    except ImportError:  # the registry is not there yet: the same fields, as a plain value
-        StateConfig = SimpleNamespace
     fields = {"backend": "s3", "bucket": BUCKET, "prefix": "envctl/", "region": "us-east-1",
               "lock_table": TABLE, "lock_ttl": 2.0, **overrides}
     return StateConfig(**fields)
@@ -50,10 +46,10 @@ def second_root(tmp_path: Path) -> S3Backend:
 HOLDER = """
 import sys, time
 from pathlib import Path
-from types import SimpleNamespace
+from envctl.registry import StateConfig
 from envctl.remote_state import S3Backend
 from envctl.state import LockHolder
-cfg = SimpleNamespace(backend="s3", bucket=sys.argv[1], prefix="envctl/", region="us-east-1",
+cfg = StateConfig(backend="s3", bucket=sys.argv[1], prefix="envctl/", region="us-east-1",
                       lock_table=sys.argv[2], lock_ttl=float(sys.argv[3]))
 backend = S3Backend(Path(sys.argv[4]), cfg)
 with backend.lock("test", LockHolder.current("up test")) as warnings:
@@ -226,9 +222,9 @@ def test_break_lock_frees_a_live_lock(remote: S3Backend, tmp_path: Path) -> None
 WRITER = """
 import sys
 from pathlib import Path
-from types import SimpleNamespace
+from envctl.registry import StateConfig
 from envctl.remote_state import S3Backend
-cfg = SimpleNamespace(backend="s3", bucket=sys.argv[1], prefix="envctl/", region="us-east-1",
+cfg = StateConfig(backend="s3", bucket=sys.argv[1], prefix="envctl/", region="us-east-1",
                       lock_table=sys.argv[2], lock_ttl=2.0)
 backend = S3Backend(Path("."), cfg)
 n = 0
@@ -373,3 +369,18 @@ def test_migrate_refuses_to_replace_remote_state_unless_forced(remote: S3Backend
     assert theirs.load("test").components["network"].state == "up"
     with pytest.raises(UsageError, match="nothing to migrate"):
         migrate_to_remote(root, "test", remote)
+
+
+def test_a_sandbox_environment_keeps_its_team_state_in_the_sandbox(remote: S3Backend, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from envctl.remote_state import client_factory_for
+
+    endpoint = os.environ["AWS_ENDPOINT_URL"]
+    for var in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(var)
+    factory = client_factory_for(AwsTarget(target="sandbox"), sandbox_endpoint=endpoint)
+    backend = S3Backend(tmp_path, state_config(), client_factory=factory)
+    state = backend.load("test")
+    state.component("network").state = "up"
+    backend.save(state)
+    assert remote.load("test").components["network"].state == "up"
