@@ -10,28 +10,22 @@ The same guarantees as the local backend, on storage a team shares:
   of silently undoing the work of the run that holds the lock now.
 - History is one object per run, ``<prefix><env>/history/<started>-<run_id>.json``, written when the run
   starts and rewritten when it ends; ``runs()`` lists and merges them.
-- The lock is one DynamoDB item per environment (``LockID`` hash key, the layout of Terraform's lock table, so
-  a team can share one table), named after the state object. It is taken with a conditional put that succeeds
-  only when there is no lock or the one there has expired, carries its holder and an ``expires`` epoch, and is
-  renewed by a daemon thread every ``lock_ttl / 3`` while held. A holder killed with ``kill -9`` stops
-  renewing, so its lock blocks others for at most ``lock_ttl`` (the stale-lock pain of hashicorp/terraform
-  issue 25776).
-  Expiry is judged by the clock of the process that wants the lock: clock skew between machines adds to it.
+- The lock is one DynamoDB item per environment, named after the state object (``<bucket>/<key>``, as
+  Terraform names its own, so a team can share one table): see :mod:`envctl.remote_lock`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from envctl.errors import ConfigError, LockedError, StateError
+from envctl.errors import ConfigError, StateError
+from envctl.remote_lock import DynamoLock, aws_error_code, aws_errors, expires_of, state_failure
 from envctl.state import EnvState, LockHolder, merge_run_records, now_iso
 
 ClientFactory = Callable[[str, "str | None"], Any]
@@ -68,25 +62,6 @@ def client_factory_for(aws: Any, *, sandbox_endpoint: str | None = None) -> Clie
     return boto3_client_factory(endpoint_url=aws.endpoint_url, profile=aws.profile)
 
 
-def aws_error_code(err: BaseException) -> str:
-    response = getattr(err, "response", None) or {}
-    return str((response.get("Error") or {}).get("Code") or "")
-
-
-def describe_aws_error(err: BaseException) -> str:
-    response = getattr(err, "response", None) or {}
-    error = response.get("Error") or {}
-    if error:
-        return f"{error.get('Code')}: {error.get('Message') or 'no message'}"
-    return f"{type(err).__name__}: {err}"
-
-
-def _aws_errors() -> tuple[type[BaseException], ...]:
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    return (ClientError, BotoCoreError)
-
-
 class S3Backend:
     """:class:`envctl.state.StateBackend` on S3 (state, history) and DynamoDB (lock)."""
 
@@ -106,6 +81,7 @@ class S3Backend:
         self._factory = client_factory or boto3_client_factory()
         self._clients: dict[str, Any] = {}
         self._etags: dict[str, str | None] = {}  # env -> ETag last read or written (None: no object)
+        self._lock = DynamoLock(lambda: self.client("dynamodb"), self.table, self.ttl, clock=clock)
         self._held: dict[str, str] = {}           # env -> token of the lock this backend holds
         self._lost: set[str] = set()              # envs whose lock was broken while this backend held it
 
@@ -130,13 +106,7 @@ class S3Backend:
         return f"s3://{self.bucket}/{self.state_key(env)}"
 
     def _fail(self, what: str, err: BaseException) -> StateError:
-        code = aws_error_code(err)
-        hint = None
-        if code in ("NoSuchBucket", "ResourceNotFoundException"):
-            hint = "create the bucket and the lock table with 'envctl state init ENV'"
-        elif not code:
-            hint = "check the AWS credentials and endpoint envctl uses for the state (state: region)"
-        return StateError(f"{what}: {describe_aws_error(err)}", hint=hint)
+        return state_failure(what, err)
 
     # ---------------------------------------------------------------- state
 
@@ -144,7 +114,7 @@ class S3Backend:
         try:
             reply = self.client("s3").get_object(Bucket=self.bucket, Key=self.state_key(env))
             body = reply["Body"].read()
-        except _aws_errors() as err:
+        except aws_errors() as err:
             if aws_error_code(err) in ("NoSuchKey", "404"):
                 self._etags[env] = None
                 return EnvState(env=env)
@@ -182,7 +152,7 @@ class S3Backend:
         try:
             try:
                 reply = self.client("s3").put_object(**args, **condition)
-            except _aws_errors() as err:
+            except aws_errors() as err:
                 if not condition or aws_error_code(err) not in ("PreconditionFailed", "412",
                                                                 "ConditionalRequestConflict"):
                     raise
@@ -190,14 +160,13 @@ class S3Backend:
                     self._lost.add(env)
                     raise self._lost_error(env) from None
                 reply = self.client("s3").put_object(**args)
-        except _aws_errors() as err:
+        except aws_errors() as err:
             raise self._fail(f"cannot write the state of '{env}' to {self.where(env)}", err) from None
         self._etags[env] = reply.get("ETag")
         state.exists = True
 
     def _still_ours(self, env: str) -> bool:
-        item = self._read_item(env)
-        return bool(item) and (item or {}).get("token", {}).get("S") == self._held.get(env)
+        return self._lock.token(self.lock_id(env), env) == self._held.get(env)
 
     def _lost_error(self, env: str) -> StateError:
         return StateError(f"the lock of '{env}' was broken while this run held it; not writing its state to "
@@ -207,7 +176,7 @@ class S3Backend:
     def has_state(self, env: str) -> bool:
         try:
             self.client("s3").head_object(Bucket=self.bucket, Key=self.state_key(env))
-        except _aws_errors() as err:
+        except aws_errors() as err:
             if aws_error_code(err) in ("NoSuchKey", "404", "NotFound"):
                 return False
             raise self._fail(f"cannot read {self.where(env)}", err) from None
@@ -220,7 +189,7 @@ class S3Backend:
         try:
             self.client("s3").put_object(Bucket=self.bucket, Key=key, ContentType="application/json",
                                          Body=json.dumps(record, separators=(",", ":")).encode())
-        except _aws_errors() as err:
+        except aws_errors() as err:
             what = f"cannot record run {record.get('run_id')} in s3://{self.bucket}/{key}"
             raise self._fail(what, err) from None
 
@@ -232,7 +201,7 @@ class S3Backend:
         def fetch(key: str) -> str:
             try:
                 return str(s3.get_object(Bucket=self.bucket, Key=key)["Body"].read().decode())
-            except _aws_errors() as err:
+            except aws_errors() as err:
                 if aws_error_code(err) in ("NoSuchKey", "404"):
                     return ""  # deleted between the listing and the read
                 raise self._fail(f"cannot read s3://{self.bucket}/{key}", err) from None
@@ -252,7 +221,7 @@ class S3Backend:
             pages = paginator.paginate(Bucket=self.bucket, Prefix=prefix)
             for page in pages:
                 keys.extend(item["Key"] for item in page.get("Contents") or [])
-        except _aws_errors() as err:
+        except aws_errors() as err:
             raise self._fail(f"cannot list s3://{self.bucket}/{prefix}", err) from None
         return keys
 
@@ -260,131 +229,23 @@ class S3Backend:
 
     @contextlib.contextmanager
     def lock(self, env: str, holder: LockHolder) -> Iterator[list[str]]:
-        token = uuid.uuid4().hex
-        warnings = self._acquire(env, holder, token)
-        self._held[env] = token
         self._lost.discard(env)
-        stop = threading.Event()
-        renewer = threading.Thread(target=self._renew_loop, args=(env, token, stop, warnings),
-                                   name=f"envctl-lock-{env}", daemon=True)
-        renewer.start()
-        try:
-            yield warnings
-        finally:
-            stop.set()
-            renewer.join(timeout=10)
-            self._held.pop(env, None)
-            self._release(env, token)
-
-    def _acquire(self, env: str, holder: LockHolder, token: str) -> list[str]:
-        ddb = self.client("dynamodb")
-        for _attempt in range(3):
-            now = self.clock()
-            item = {"LockID": {"S": self.lock_id(env)}, "token": {"S": token},
-                    "expires": {"N": _epoch(now + self.ttl)},
-                    "pid": {"N": str(holder.pid)}, "host": {"S": holder.host}, "user": {"S": holder.user},
-                    "command": {"S": holder.command}, "since": {"S": holder.since},
-                    "Info": {"S": json.dumps({"tool": "envctl", "env": env, **_holder_dict(holder)})}}
+        with self._lock.hold(self.lock_id(env), env, holder, on_lost=lambda: self._lost.add(env)) as held:
+            token, warnings = held
+            self._held[env] = token
             try:
-                reply = ddb.put_item(TableName=self.table, Item=item, ReturnValues="ALL_OLD",
-                                     ConditionExpression="attribute_not_exists(LockID) OR expires < :now",
-                                     ExpressionAttributeValues={":now": {"N": _epoch(now)}})
-            except _aws_errors() as err:
-                if aws_error_code(err) != "ConditionalCheckFailedException":
-                    raise self._fail(f"cannot take the lock of '{env}' in DynamoDB table {self.table}", err) \
-                        from None
-                current = self._read_item(env)
-                if current is None:
-                    continue  # released between our put and our read: try again
-                other = _holder_from_item(current)
-                who = other.describe() if other else "another envctl run"
-                hint = (f"wait for it to finish; a lock its holder stops renewing expires in {self.ttl:g}s "
-                        f"(or 'envctl unlock {env}')")
-                raise LockedError(f"environment '{env}' is locked by {who}", hint=hint) from None
-            old = reply.get("Attributes")
-            if not old:
-                return []
-            previous = _holder_from_item(old)
-            who = previous.describe() if previous else "an unknown holder"
-            return [f"took over an expired lock on '{env}' left by {who} "
-                    f"(not renewed for {self.ttl:g}s: that run ended without releasing it)"]
-        raise LockedError(f"environment '{env}' is locked and released repeatedly; could not take its lock",
-                          hint="try again")
-
-    def _renew_loop(self, env: str, token: str, stop: threading.Event, warnings: list[str]) -> None:
-        interval = max(self.ttl / 3, 0.05)
-        while not stop.wait(interval):
-            try:
-                self.client("dynamodb").update_item(
-                    TableName=self.table, Key={"LockID": {"S": self.lock_id(env)}},
-                    UpdateExpression="SET expires = :expires",
-                    ConditionExpression="#token = :token",
-                    ExpressionAttributeNames={"#token": "token"},
-                    ExpressionAttributeValues={":expires": {"N": _epoch(self.clock() + self.ttl)},
-                                               ":token": {"S": token}})
-            except _aws_errors() as err:
-                if aws_error_code(err) == "ConditionalCheckFailedException":
-                    warnings.append(f"the lock on '{env}' was broken or taken over by another run while this "
-                                    "one held it; its state writes are refused from now on")
-                    self._lost.add(env)
-                    return
-                # a transient error: the next renewal tries again, well before the lock expires
-
-    def _release(self, env: str, token: str) -> None:
-        with contextlib.suppress(*_aws_errors()):  # not ours any more, or unreachable: it expires by itself
-            self.client("dynamodb").delete_item(
-                TableName=self.table, Key={"LockID": {"S": self.lock_id(env)}},
-                ConditionExpression="#token = :token", ExpressionAttributeNames={"#token": "token"},
-                ExpressionAttributeValues={":token": {"S": token}})
-
-    def _read_item(self, env: str) -> dict[str, Any] | None:
-        try:
-            reply = self.client("dynamodb").get_item(TableName=self.table, ConsistentRead=True,
-                                                     Key={"LockID": {"S": self.lock_id(env)}})
-        except _aws_errors() as err:
-            raise self._fail(f"cannot read the lock of '{env}' in DynamoDB table {self.table}", err) from None
-        item = reply.get("Item")
-        return dict(item) if item else None
+                yield warnings
+            finally:
+                self._held.pop(env, None)
 
     def read_lock(self, env: str) -> LockHolder | None:
         """Who holds the lock now; None when nobody does (an expired lock is held by nobody)."""
-        item = self._read_item(env)
-        if item is None or _expires(item) < self.clock():
-            return None
-        return _holder_from_item(item)
+        return self._lock.holder(self.lock_id(env), env)
 
     def lock_expires(self, env: str) -> float | None:
-        item = self._read_item(env)
-        return _expires(item) if item else None
+        """When the lock expires unless renewed (epoch seconds), None when there is none."""
+        item = self._lock.item(self.lock_id(env), env)
+        return expires_of(item) if item else None
 
     def break_lock(self, env: str) -> None:
-        try:
-            self.client("dynamodb").delete_item(TableName=self.table,
-                                                Key={"LockID": {"S": self.lock_id(env)}})
-        except _aws_errors() as err:
-            what = f"cannot remove the lock of '{env}' from DynamoDB table {self.table}"
-            raise self._fail(what, err) from None
-
-
-def _holder_dict(holder: LockHolder) -> dict[str, Any]:
-    return {"pid": holder.pid, "host": holder.host, "user": holder.user, "command": holder.command,
-            "since": holder.since}
-
-
-def _epoch(seconds: float) -> str:
-    return f"{seconds:.3f}"
-
-
-def _expires(item: dict[str, Any]) -> float:
-    try:
-        return float(item["expires"]["N"])
-    except (KeyError, ValueError):
-        return 0.0
-
-
-def _holder_from_item(item: dict[str, Any]) -> LockHolder | None:
-    try:
-        return LockHolder(pid=int(item["pid"]["N"]), host=item["host"]["S"], user=item["user"]["S"],
-                          command=item["command"]["S"], since=item["since"]["S"])
-    except (KeyError, ValueError):
-        return None
+        self._lock.delete(self.lock_id(env), env)

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from envctl.errors import RefusedError, StateError, UsageError
-from envctl.remote_state import S3Backend, _aws_errors, aws_error_code
+from envctl.remote_lock import aws_error_code, aws_errors
+from envctl.remote_state import S3Backend
 from envctl.state import EnvState, LocalBackend, LockHolder
 
 PURPOSE_TAG = ("envctl:purpose", "state")
@@ -64,7 +65,7 @@ def _ensure_bucket(backend: S3Backend, tags: list[dict[str, str]]) -> bool:
     created = False
     try:
         s3.head_bucket(Bucket=bucket)
-    except _aws_errors() as err:
+    except aws_errors() as err:
         code = aws_error_code(err)
         if code in ("403", "AccessDenied", "Forbidden"):
             raise StateError(f"bucket {bucket} exists but this account cannot use it",
@@ -77,7 +78,7 @@ def _ensure_bucket(backend: S3Backend, tags: list[dict[str, str]]) -> bool:
             args["CreateBucketConfiguration"] = {"LocationConstraint": region}
         try:
             s3.create_bucket(**args)
-        except _aws_errors() as err2:
+        except aws_errors() as err2:
             if aws_error_code(err2) != "BucketAlreadyOwnedByYou":
                 raise backend._fail(f"cannot create bucket {bucket}", err2) from None
         created = True
@@ -90,7 +91,7 @@ def _ensure_bucket(backend: S3Backend, tags: list[dict[str, str]]) -> bool:
             {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
         # CreateBucketConfiguration.Tags is ignored by some S3 implementations: tag in a call of its own.
         s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": tags})
-    except _aws_errors() as err:
+    except aws_errors() as err:
         raise backend._fail(f"cannot configure bucket {bucket}", err) from None
     return created
 
@@ -100,7 +101,7 @@ def _ensure_table(backend: S3Backend, tags: list[dict[str, str]]) -> bool:
     table = backend.table
     try:
         described = ddb.describe_table(TableName=table)["Table"]
-    except _aws_errors() as err:
+    except aws_errors() as err:
         if aws_error_code(err) != "ResourceNotFoundException":
             raise backend._fail(f"cannot check DynamoDB table {table}", err) from None
     else:
@@ -114,7 +115,7 @@ def _ensure_table(backend: S3Backend, tags: list[dict[str, str]]) -> bool:
                          AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
                          KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}])
         ddb.get_waiter("table_exists").wait(TableName=table, WaiterConfig={"Delay": 2, "MaxAttempts": 60})
-    except _aws_errors() as err:
+    except aws_errors() as err:
         if aws_error_code(err) == "ResourceInUseException":
             return False  # created by someone else meanwhile
         raise backend._fail(f"cannot create DynamoDB table {table}", err) from None
