@@ -193,7 +193,7 @@ class _Run:
                  waits_for: Mapping[str, Sequence[str]],
                  decide: Callable[[Environment, EnvState, str, bool], tuple[bool, str]], options: RunOptions, *,
                  reporter: Reporter | None = None, backend: StateBackend | None = None,
-                 aws_env: Mapping[str, str] | None = None, sandbox_id: str | None = None,
+                 sandbox_id: str | None = None,
                  cancel: runner.Cancel | None = None,
                  after_step: Callable[[StepOutcome], Sequence[str]] | None = None,
                  before_save: Callable[[EnvState], None] | None = None,
@@ -203,7 +203,6 @@ class _Run:
         self.nodes, self.waits_for, self.decide, self.options = nodes, waits_for, decide, options
         self.reporter = reporter or NullReporter()
         self.backend = backend or backend_for(env.root, env.state)
-        self.aws_env = dict(aws_env or {})
         self.sandbox_id = sandbox_id
         self.cancel = cancel or runner.Cancel()
         self.after_step, self.finish, self.before_save = after_step, finish, before_save
@@ -211,9 +210,11 @@ class _Run:
         self.run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(2)
         self.run_dir = state_dir(env.root) / "runs" / self.run_id
         self.lock = threading.Lock()
+        self.save_lock = threading.Lock()
         self.steps: dict[str, StepOutcome] = {}
         self.leaks: dict[str, tuple[str, ...]] = {}
         self.warnings: list[str] = []
+        self.ancestors = graph.all_dependencies(env.depends_on())
 
     def execute(self) -> RunResult:
         holder = LockHolder.current(f"envctl {self.command} {self.env.name}")
@@ -289,11 +290,10 @@ class _Run:
         outfile = self.run_dir / f"{name}.{self.action}.outputs"
         with self.lock:
             visible = {n: dict(self.state.components[n].outputs)
-                       for n in [*graph.all_dependencies(self.env.depends_on(), name), name]
-                       if n in self.state.components}
+                       for n in [*self.ancestors[name], name] if n in self.state.components}
         environ = script_environment(self.base_env, self.env, comp, action=self.action, run_id=self.run_id,
-                                     output_file=outfile, aws_env=self.aws_env, outputs=visible)
-        sha = script_hashes(comp).get(self.action)
+                                     output_file=outfile, outputs=visible)
+        hashes = script_hashes(comp)
         self.reporter.step_started(name, self.action)
         start = now_iso()
         res = runner.run_script(script, cwd=comp.dir, env=environ, log_path=log, timeout=comp.timeout,
@@ -307,12 +307,13 @@ class _Run:
         elif result == "failed":
             detail = f"exit code {res.exit_code}"
         step = StepOutcome(name, self.action, result, exit_code=res.exit_code, duration_s=res.duration_s,
-                           log=str(log), script=str(script), sha256=sha, start=start, end=now_iso(),
+                           log=str(log), script=str(script), sha256=hashes.get(self.action), start=start,
+                           end=now_iso(),
                            detail=detail)
         outputs, problems = read_outputs(outfile) if res.ok and self.action in ("install", "update") else ({}, [])
         for problem in problems:
             self.reporter.note(f"{name}: {problem}")
-        self._apply(name, step, outputs)
+        self._apply(name, step, outputs, hashes)
         self._settle(step)
         if res.ok and self.after_step is not None:
             left = tuple(self.after_step(step))
@@ -321,7 +322,7 @@ class _Run:
                     self.leaks[name] = left
         return res.ok
 
-    def _apply(self, name: str, step: StepOutcome, outputs: dict[str, str]) -> None:
+    def _apply(self, name: str, step: StepOutcome, outputs: dict[str, str], hashes: dict[str, str]) -> None:
         with self.lock:
             comp = self.state.component(name)
             comp.last_action, comp.last_result = step.action, step.result
@@ -333,11 +334,10 @@ class _Run:
                 return
             if step.action == "install":
                 comp.state, comp.since = "up", step.end
-                comp.outputs = outputs
-                comp.scripts = script_hashes(self.env.components[name])
+                comp.outputs, comp.scripts = outputs, hashes
             elif step.action == "update":
                 comp.outputs.update(outputs)
-                comp.scripts = script_hashes(self.env.components[name])
+                comp.scripts = hashes
             elif step.action == "delete":
                 comp.state, comp.since, comp.outputs, comp.scripts = "down", step.end, {}, {}
 
@@ -347,10 +347,14 @@ class _Run:
         self.reporter.step_finished(step)
 
     def _save(self) -> None:
+        """Persist a snapshot; the run's lock is held only while copying, never while writing."""
         with self.lock:
             if self.before_save is not None:
                 self.before_save(self.state)
-            self.backend.save(self.state)
+            snapshot = EnvState.from_dict(self.state.to_dict(), source="memory")
+        with self.save_lock:
+            self.backend.save(snapshot)
+        self.state.exists = True
 
     def _record(self, holder: LockHolder, started: str, ended: str | None, result: str,
                 steps: Sequence[StepOutcome] = ()) -> dict[str, Any]:

@@ -93,11 +93,13 @@ def reverse(depends_on: DependsOn) -> dict[str, list[str]]:
     return out
 
 
-def all_dependencies(depends_on: DependsOn, name: str) -> list[str]:
-    """Everything ``name`` depends on, directly or not, in a valid order."""
+def all_dependencies(depends_on: DependsOn) -> dict[str, set[str]]:
+    """For every component, everything it depends on, directly or not (one graph walk for all)."""
     graph = _build(depends_on)
-    ancestors = nx.ancestors(graph, name)
-    return [n for n in _stable_topo(graph, list(depends_on)) if n in ancestors]
+    out: dict[str, set[str]] = {}
+    for node in nx.topological_sort(graph):
+        out[node] = set().union(*({p} | out[p] for p in graph.predecessors(node)))
+    return out
 
 
 def levels(depends_on: DependsOn) -> list[list[str]]:

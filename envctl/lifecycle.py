@@ -32,7 +32,7 @@ def run(root: Path, name: str, command: str, options: RunOptions, *, reporter: R
     from envctl.aws import target
 
     aws = target.prepare(env, root)
-    kw: dict[str, Any] = {"reporter": reporter, "aws_env": aws.script_env, "sandbox_id": aws.sandbox_id}
+    kw: dict[str, Any] = {"reporter": reporter, "base_env": aws.script_env, "sandbox_id": aws.sandbox_id}
     if command == "down" and options.verify:
         from envctl import leaks
 

@@ -170,7 +170,8 @@ def _read_yaml(file: Path) -> Any:
     except OSError as err:
         raise ConfigError(file, f"cannot be read: {err.strerror}") from None
     try:
-        return yaml.safe_load(text)
+        # libyaml's loader when present: ten times faster on a large environment
+        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
@@ -392,6 +393,7 @@ class _Loader:
     def scripts(self, key: str, comp_dir: Path, data: dict[str, Any]) -> Scripts:
         found: dict[str, Path | None] = {}
         path: Path | None
+        listing = sorted(p for p in comp_dir.iterdir() if p.suffix == ".sh")
         for action in ACTIONS:
             explicit = self.string(data.get(action), f"{key}.{action}")
             if explicit is not None:
@@ -402,7 +404,7 @@ class _Loader:
                     raise self.fail(f"{key}.{action}", f"script {path} does not exist")
                 found[action] = path
             else:
-                found[action] = self.discover(key, comp_dir, action)
+                found[action] = self.discover(key, comp_dir, action, listing)
         for action in ("install", "delete"):
             if found[action] is None:
                 pattern = " or ".join(f"{p}*.sh" for p in _DISCOVERY[action])
@@ -416,9 +418,8 @@ class _Loader:
         assert install is not None and delete is not None
         return Scripts(install=install, delete=delete, **found)
 
-    def discover(self, key: str, comp_dir: Path, action: str) -> Path | None:
-        matches = sorted(p for p in comp_dir.iterdir()
-                         if p.is_file() and p.suffix == ".sh" and p.name.startswith(_DISCOVERY[action]))
+    def discover(self, key: str, comp_dir: Path, action: str, listing: list[Path]) -> Path | None:
+        matches = [p for p in listing if p.name.startswith(_DISCOVERY[action]) and p.is_file()]
         if len(matches) > 1:
             raise self.fail(key, f"has {len(matches)} {action} scripts in {comp_dir}: "
                             f"{', '.join(p.name for p in matches)}",

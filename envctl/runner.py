@@ -24,28 +24,38 @@ GRACE_SECONDS = 10.0
 
 
 class Cancel:
-    """Shared by a run: once set, nothing new starts and running scripts get the signal."""
+    """Shared by a run: once set, nothing new starts and running scripts get the signal.
+
+    The first trip forwards the signal to every running script's process group and, after the grace period,
+    SIGKILLs what is left; a second trip SIGKILLs at once.
+    """
 
     def __init__(self, grace: float = GRACE_SECONDS) -> None:
         self.event = threading.Event()
-        self.signum = signal.SIGTERM
+        self.signum: int = signal.SIGTERM
         self.grace = grace
-        self.force = threading.Event()
         self._groups: set[int] = set()
         self._lock = threading.Lock()
 
     def trip(self, signum: int = signal.SIGTERM) -> None:
-        """First call: forward ``signum`` to every running script. A second call: SIGKILL them at once."""
         with self._lock:
             if self.event.is_set():
-                self.force.set()
-                groups, sig = set(self._groups), signal.SIGKILL
+                groups, sig = set(self._groups), int(signal.SIGKILL)
             else:
-                self.signum = signal.Signals(signum)
+                self.signum = signum
                 self.event.set()
-                groups, sig = set(self._groups), self.signum
+                groups, sig = set(self._groups), signum
+                timer = threading.Timer(self.grace, self._kill_all)
+                timer.daemon = True
+                timer.start()
         for pgid in groups:
             _killpg(pgid, sig)
+
+    def _kill_all(self) -> None:
+        with self._lock:
+            groups = set(self._groups)
+        for pgid in groups:
+            _killpg(pgid, signal.SIGKILL)
 
     @property
     def is_set(self) -> bool:
@@ -90,7 +100,8 @@ def run_script(script: Path, *, cwd: Path, env: Mapping[str, str], log_path: Pat
     No shell sits between envctl and the script: the argv is the script path alone and configured values reach
     it only through ``env``, so nothing in them is ever interpreted. Output goes to ``log_path`` (and
     ``on_line``) as it comes, never held whole in memory. On timeout the group gets SIGTERM, then SIGKILL
-    after ``grace`` seconds.
+    after ``grace`` seconds. The wait is a blocking one (timers do the killing), so the next component starts
+    the moment this one exits.
     """
     log_path.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -100,50 +111,37 @@ def run_script(script: Path, *, cwd: Path, env: Mapping[str, str], log_path: Pat
         pgid = proc.pid  # start_new_session: the script leads its own group
         reader = threading.Thread(target=_pump, args=(proc, log, on_line, redact), daemon=True)
         reader.start()
-        already_cancelled = cancel._add(pgid) if cancel else False
-        timed_out = interrupted = False
+        timed_out = threading.Event()
+
+        def expire() -> None:
+            timed_out.set()
+            _killpg(pgid, signal.SIGTERM)
+            killer = threading.Timer(grace, _killpg, args=(pgid, signal.SIGKILL))
+            killer.daemon = True
+            killer.start()
+
+        timer = threading.Timer(timeout, expire)
+        timer.daemon = True
+        timer.start()
         try:
-            if already_cancelled:
-                interrupted = True
-                _killpg(pgid, cancel.signum if cancel else signal.SIGTERM)
-            deadline = started + timeout
-            while proc.poll() is None:
-                if cancel is not None and cancel.is_set and not interrupted:
-                    interrupted = True  # the Cancel forwarded the signal already
-                    deadline = min(deadline, time.monotonic() + grace)
-                    timed_out = False
-                if cancel is not None and cancel.force.is_set():
-                    _killpg(pgid, signal.SIGKILL)
-                now = time.monotonic()
-                if now >= deadline:
-                    if not interrupted:
-                        timed_out = True
-                        _killpg(pgid, signal.SIGTERM)
-                    _wait_or_kill(proc, pgid, grace if not interrupted else 0.0)
-                    break
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    proc.wait(timeout=min(0.05, max(0.0, deadline - now)))
-            # the script is gone; make sure nothing it started in its group outlives it
+            if cancel is not None and cancel._add(pgid):
+                _killpg(pgid, cancel.signum)  # cancelled between the decision to start and now
+            proc.wait()
+            # the script is gone; nothing it started in its group may outlive it
             _killpg(pgid, signal.SIGKILL)
         finally:
-            if cancel:
+            timer.cancel()
+            if cancel is not None:
                 cancel._remove(pgid)
             reader.join(timeout=5)
         duration = time.monotonic() - started
-        if timed_out:
+        interrupted = cancel is not None and cancel.is_set and proc.returncode != 0 and not timed_out.is_set()
+        if timed_out.is_set():
             log.write(f"[envctl] timed out after {timeout:.0f}s: sent SIGTERM to the process group, "
                       f"SIGKILL after {grace:.0f}s\n")
         elif interrupted:
             log.write("[envctl] interrupted\n")
-    return ScriptResult(proc.returncode, duration, timed_out=timed_out, interrupted=interrupted)
-
-
-def _wait_or_kill(proc: subprocess.Popen[bytes], pgid: int, grace: float) -> None:
-    try:
-        proc.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        _killpg(pgid, signal.SIGKILL)
-        proc.wait()
+    return ScriptResult(proc.returncode, duration, timed_out=timed_out.is_set(), interrupted=interrupted)
 
 
 def _pump(proc: subprocess.Popen[bytes], log: object, on_line: Callable[[str], None] | None,
@@ -198,6 +196,7 @@ def schedule(nodes: Sequence[str], waits_for: Mapping[str, Sequence[str]], run_n
     stop = False
     limit = max(1, parallel)
 
+    unsaved = False
     with ThreadPoolExecutor(max_workers=min(limit, max(1, len(nodes)))) as pool:
         while ready or running:
             if cancel is not None and cancel.is_set:
@@ -207,6 +206,9 @@ def schedule(nodes: Sequence[str], waits_for: Mapping[str, Sequence[str]], run_n
                 while ready and len(running) < limit:
                     node = ready.pop(0)
                     running[pool.submit(run_node, node)] = node
+            if unsaved and on_batch_done is not None:
+                on_batch_done()  # after starting what became ready: saving never delays a start
+                unsaved = False
             if not running:
                 break
             done, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -227,8 +229,9 @@ def schedule(nodes: Sequence[str], waits_for: Mapping[str, Sequence[str]], run_n
                     if fail_fast:
                         stop = True
                     _block(node, dependents, failed_upstream, node)
-            if on_batch_done is not None:
-                on_batch_done()
+            unsaved = True
+    if unsaved and on_batch_done is not None:
+        on_batch_done()
     settled = set(result.ok) | set(result.failed)
     for n in nodes:
         if n in settled:

@@ -27,15 +27,13 @@ def tags_forms(tags: Mapping[str, str]) -> dict[str, str]:
 
 
 def script_environment(base: Mapping[str, str], env: Environment, component: Component, *, action: str,
-                       run_id: str, output_file: Path, aws_env: Mapping[str, str],
-                       outputs: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
-    """The caller's environment plus what envctl gives every script.
+                       run_id: str, output_file: Path, outputs: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
+    """``base`` (the caller's environment, pointed at the AWS target) plus what envctl gives every script.
 
     ``outputs`` maps component -> its recorded outputs; the caller passes the component's own and those of
     everything it depends on, directly or not.
     """
     result = dict(base)
-    result.update(aws_env)
     result["AWS_REGION"] = env.region
     result["AWS_DEFAULT_REGION"] = env.region
     result.update(env.vars)

@@ -1,0 +1,54 @@
+"""Shared by the benchmarks: generated environments of tiny real scripts."""
+
+from __future__ import annotations
+
+import os
+import random
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def random_dag(n: int, *, seed: int = 42, max_deps: int = 3) -> dict[str, list[str]]:
+    rng = random.Random(seed)
+    names = [f"c{i:03d}" for i in range(n)]
+    return {name: sorted(rng.sample(names[max(0, i - 40):i], k=min(i, rng.randint(0, max_deps))))
+            for i, name in enumerate(names)}
+
+
+def write_env(root: Path, deps: dict[str, list[str]], bodies: dict[str, str], *, name: str = "bench") -> Path:
+    """An environment whose components run ``bodies[c]`` (a /bin/sh body) for install and nothing for delete."""
+    env_dir = root / "environments" / name
+    lines = [f"name: {name}", "region: us-east-1", "aws: {target: account, account_id: '123456789012'}",
+             "components:"]
+    for comp, ds in deps.items():
+        lines.append(f"  {comp}: {{depends_on: [{', '.join(ds)}]}}")
+        folder = env_dir / comp
+        folder.mkdir(parents=True, exist_ok=True)
+        for script, body in ((f"install-{comp}.sh", bodies.get(comp, ":")), (f"delete-{comp}.sh", ":")):
+            path = folder / script
+            path.write_text(f"#!/bin/sh\n{body}\n")
+            path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    (env_dir / "env.yaml").write_text("\n".join(lines) + "\n")
+    return root
+
+
+def envctl(root: Path, *args: str) -> tuple[float, subprocess.CompletedProcess[str]]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "envctl", "--root", str(root), *args], env=env,
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    elapsed = time.perf_counter() - t0
+    if proc.returncode not in (0,):
+        raise SystemExit(f"envctl {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return elapsed, proc
+
+
+def median(values: list[float]) -> float:
+    values = sorted(values)
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
