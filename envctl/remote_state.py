@@ -206,7 +206,7 @@ class S3Backend:
                     return ""  # deleted between the listing and the read
                 raise self._fail(f"cannot read s3://{self.bucket}/{key}", err) from None
 
-        with ThreadPoolExecutor(max_workers=8) as pool:
+        with ThreadPoolExecutor(max_workers=16) as pool:
             bodies = list(pool.map(fetch, keys))
         return merge_run_records(bodies)
 
