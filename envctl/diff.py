@@ -98,7 +98,7 @@ class EnvDiff:
 
     a: str
     b: str
-    settings: dict[str, tuple[Any, Any]]       # region, aws.*, review, sleep, schedule: those that differ
+    settings: dict[str, tuple[Any, Any]]       # region, aws.*, review, sleep, schedule, state: differing
     only_a: tuple[str, ...]                    # components
     only_b: tuple[str, ...]
     only_depends_on: dict[str, tuple[str, ...]]  # dependencies of the components on one side only
@@ -146,8 +146,13 @@ def _settings(a: Environment, b: Environment) -> dict[str, tuple[Any, Any]]:
         "region": (a.region, b.region), "aws.target": (a.aws.target, b.aws.target),
         "aws.account_id": (a.aws.account_id, b.aws.account_id), "aws.profile": (a.aws.profile, b.aws.profile),
         "aws.endpoint_url": (a.aws.endpoint_url, b.aws.endpoint_url),
-        "review": (getattr(a, "review", None), getattr(b, "review", None)),
-        "sleep": (_plain(a.sleep), _plain(b.sleep)), "schedule": (_plain(a.schedule), _plain(b.schedule))}
+        "review": (getattr(a, "review", None), getattr(b, "review", None))}
+    for block in ("sleep", "schedule", "state"):
+        va, vb = _plain(getattr(a, block)), _plain(getattr(b, block))
+        if va is None or vb is None:  # a block on one side only (schedule)
+            pairs[block] = (va, vb)
+            continue
+        pairs.update({f"{block}.{k}": (va.get(k), vb.get(k)) for k in dict.fromkeys([*va, *vb])})
     return {k: v for k, v in pairs.items() if v[0] != v[1]}
 
 

@@ -38,6 +38,8 @@ def two_envs(root: Path) -> None:
         aws: {target: account, account_id: "123456789012"}
         tags: {project: intercept, stage: prod, owner: platform}
         vars: {CLUSTER_NAME: prod}
+        sleep: {nodegroups: false}
+        state: {backend: s3, bucket: intercept-envctl-state, lock_table: envctl-locks}
         components:
           network: {}
           dns: {dir: ../../shared/dns, depends_on: [network]}
@@ -60,6 +62,9 @@ def test_diff_json_names_every_difference(tmp_path: Path) -> None:
     assert (d["a"], d["b"], d["same"]) == ("test", "prod", False)
     assert d["settings"]["region"] == {"a": "us-east-1", "b": "eu-west-1"}
     assert d["settings"]["aws.target"] == {"a": "sandbox", "b": "account"}
+    assert d["settings"]["sleep.nodegroups"] == {"a": True, "b": False}
+    assert d["settings"]["state.backend"] == {"a": "local", "b": "s3"}
+    assert "sleep.rds" not in d["settings"] and "state.prefix" not in d["settings"]
     assert d["components"] == {"only_a": ["debug-tools"], "only_b": ["waf"],
                                "both": ["network", "dns", "cluster"]}
     assert d["only_depends_on"] == {"debug-tools": ["cluster"], "waf": ["network"]}
@@ -96,6 +101,8 @@ def test_diff_text_shows_the_review(tmp_path: Path) -> None:
     out = result.stdout
     assert "test → prod" in out
     assert "region             us-east-1 → eu-west-1" in out
+    assert "sleep.nodegroups   true → false" in out
+    assert "component dns" not in out  # same everywhere: listed as same, not detailed
     assert "only in test       debug-tools (depends on cluster)" in out
     assert "only in prod       waf (depends on network)" in out
     assert "different          cluster" in out

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import typer
@@ -43,8 +43,9 @@ def render_diff(d: EnvDiff) -> Iterator[str]:
     yield typer.style(f"{d.a} → {d.b}", bold=True)
     if d.settings:
         yield "settings"
+        width = _width(d.settings)
         for key, (a, b) in d.settings.items():
-            yield f"  {key:<18} {_show(a)} → {_show(b)}"
+            yield f"  {key:<{width}} {_show(a)} → {_show(b)}"
     yield "components"
     for label, names in ((f"only in {d.a}", d.only_a), (f"only in {d.b}", d.only_b),
                          ("different", [c.name for c in d.components if c.differs]),
@@ -66,16 +67,22 @@ def _with_deps(name: str, d: EnvDiff) -> str:
 
 
 def _mapping(m: MappingDiff, d: EnvDiff, indent: str) -> Iterator[str]:
+    width = _width([*m.changed, *m.only_a, *m.only_b])
     for key, (a, b) in m.changed.items():
-        yield f"{indent}{key:<18} {_show(a)} → {_show(b)}"
+        yield f"{indent}{key:<{width}} {_show(a)} → {_show(b)}"
     for key, value in m.only_a.items():
-        yield f"{indent}{key:<18} {_show(value)} (only in {d.a})"
+        yield f"{indent}{key:<{width}} {_show(value)} (only in {d.a})"
     for key, value in m.only_b.items():
-        yield f"{indent}{key:<18} {_show(value)} (only in {d.b})"
+        yield f"{indent}{key:<{width}} {_show(value)} (only in {d.b})"
+
+
+def _width(keys: Iterable[str]) -> int:
+    return max([18, *(len(k) + 1 for k in keys)])
 
 
 def _component(c: ComponentDiff, d: EnvDiff) -> Iterator[str]:
-    yield typer.style(f"component {c.name}", bold=True) + ("" if c.same_dir else f"  ({c.dir_a} → {c.dir_b})")
+    where = f"  (both use {c.dir_a})" if c.same_dir else f"  ({c.dir_a} → {c.dir_b})"
+    yield typer.style(f"component {c.name}", bold=True) + where
     if c.depends_on_differs:
         yield f"  {'depends_on':<18} [{', '.join(c.depends_on_a)}] → [{', '.join(c.depends_on_b)}]"
     if c.timeout_a != c.timeout_b:
@@ -115,6 +122,8 @@ def _short(sha: str | None) -> str:
 def _show(value: Any) -> str:
     if value is None:
         return "(none)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, dict):
         return json.dumps(value, sort_keys=True)
     return str(value)
