@@ -51,15 +51,27 @@ def boto3_client_factory(*, endpoint_url: str | None = None, profile: str | None
     return make
 
 
-def client_factory_for(aws: Any, *, sandbox_endpoint: str | None = None) -> ClientFactory:
+def client_factory_for(aws: Any, *, root: Path | None = None,
+                       sandbox_endpoint: str | None = None) -> ClientFactory:
     """Clients for an environment's team state on its own AWS target (``aws`` is its ``AwsTarget``).
 
-    An account: its profile and endpoint_url. The sandbox: ``sandbox_endpoint`` with dummy credentials, so the
-    state of a sandbox environment lives in the sandbox.
+    An account: its profile and endpoint_url (the state of prod is read with prod's credentials, not whatever
+    the shell has). The sandbox: its endpoint with dummy credentials, so the state of a sandbox environment
+    lives in the sandbox; with ``root`` and no ``sandbox_endpoint``, the sandbox is found (or started) on first
+    use.
     """
-    if aws.target == "sandbox":
-        return boto3_client_factory(endpoint_url=sandbox_endpoint, dummy_credentials=True)
-    return boto3_client_factory(endpoint_url=aws.endpoint_url, profile=aws.profile)
+    if aws.target != "sandbox":
+        return boto3_client_factory(endpoint_url=aws.endpoint_url, profile=aws.profile)
+
+    def make(service: str, region: str | None) -> Any:
+        endpoint = sandbox_endpoint
+        if endpoint is None and root is not None:
+            from envctl.aws import sandbox
+
+            endpoint = sandbox.ensure_running(root).endpoint
+        return boto3_client_factory(endpoint_url=endpoint, dummy_credentials=True)(service, region)
+
+    return make
 
 
 class S3Backend:

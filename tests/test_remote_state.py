@@ -69,6 +69,10 @@ def start_holder(root: Path, ttl: float = 2.0) -> subprocess.Popen[str]:
 
 def test_backend_for_picks_s3_for_backend_s3(remote: S3Backend, tmp_path: Path) -> None:
     assert isinstance(backend_for(tmp_path, state_config()), S3Backend)
+    account = AwsTarget(target="account", account_id="123456789012")
+    backend = backend_for(tmp_path, state_config(), aws=account)
+    backend.save(EnvState(env="test"))
+    assert remote.load("test").exists
 
 
 def test_what_one_root_saves_the_other_loads(remote: S3Backend, tmp_path: Path) -> None:

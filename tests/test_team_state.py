@@ -238,3 +238,31 @@ def test_unlock_on_a_terminal_asks_first(aws: str, tmp_path: Path) -> None:
     finally:
         run_a.kill()
         run_a.wait()
+
+
+def test_a_sandbox_environment_keeps_its_team_state_in_the_sandbox(aws: str, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    gate = tmp_path / "gate"
+    gate.touch()
+    root = tmp_path / "a"
+    make_env(root, "test", f"""
+        name: test
+        region: us-east-1
+        aws: {{target: sandbox}}
+        vars: {{GATE: {gate}}}
+        {S3_STATE}
+        components:
+          network: {{}}
+        """, {"network": {"install-network.sh": INSTALL, "delete-network.sh": "echo deleted\n"}})
+    # nothing in envctl's own environment points at the sandbox: the environment's target does
+    for var in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(var)
+    assert run_cli("state", "init", "test", root=root).exit_code == 0
+    up = run_cli("up", "test", root=root)
+    assert up.exit_code == 0, up.output
+    assert status(root)["state"] == "up"
+
+    s3 = boto3.client("s3", endpoint_url=aws, aws_access_key_id="x", aws_secret_access_key="x")
+    body = json.loads(s3.get_object(Bucket=BUCKET, Key="envctl/test/state.json")["Body"].read())
+    assert body["components"]["network"]["state"] == "up"
+    assert not (root / ".envctl" / "state").exists()
