@@ -210,6 +210,8 @@ def test_unlock_asks_refuses_without_a_terminal_and_breaks_with_yes(aws: str, tm
         refused = run_cli("unlock", "test", root=root)
         assert refused.exit_code == 2
         assert f"locked by pid {run_a.pid} on " in refused.stdout
+        if backend == "s3":
+            assert "expires by itself in " in refused.stdout
         assert "without confirmation" in refused.stderr and "--yes" in refused.stderr
         assert f"pid {run_a.pid} " in run_cli("unlock", "test", root=root).stdout  # still held
 

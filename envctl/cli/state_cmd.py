@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,11 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"environment '{env}' is not locked")
             return
         typer.echo(f"environment '{env}' is locked by {holder.describe()}")
+        expires = getattr(backend, "lock_expires", None)
+        when = expires(env) if expires else None
+        if when is not None:
+            typer.echo(f"its holder renews it; if the holder is gone it expires by itself in "
+                       f"{max(0.0, when - time.time()):.0f}s")
         if not yes:
             if not _is_terminal():
                 raise RefusedError(f"not breaking the lock of '{env}' without confirmation",
