@@ -6,6 +6,8 @@ import hashlib
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import make_env, run_cli, write_script
 
 NET_INSTALL = 'aws ec2 create-vpc --cidr-block 10.0.0.0/16\necho "VPC_ID=vpc-1" >> "$ENVCTL_OUTPUT"\n'
@@ -129,3 +131,27 @@ def test_diff_of_an_unknown_environment_is_exit_2(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "staging" in result.stderr
     assert "Traceback" not in result.output
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.skipif(not (EXAMPLES / "environments" / "prod").is_dir(), reason="example environments not here yet")
+def test_diff_test_prod_on_the_example_environments() -> None:
+    """The promotion review of the repository's own examples: prod runs test's scripts at other sizes."""
+    result = run_cli("diff", "test", "prod", "--json", root=EXAMPLES)
+    assert result.exit_code == 0, result.output
+    d = json.loads(result.stdout)
+    assert d["same"] is False
+    assert d["settings"]["aws.target"] == {"a": "sandbox", "b": "account"}
+    assert d["settings"]["region"]["a"] != d["settings"]["region"]["b"]
+    assert d["components"]["only_a"] == [] and d["components"]["only_b"] == []
+    for comp in d["component_diffs"]:
+        assert comp["same_dir"], comp["name"]  # prod reuses test's reviewed script folders
+        assert {s["status"] for s in comp["scripts"]} == {"same"}
+    nodegroup = next(c for c in d["component_diffs"] if c["name"] == "nodegroup")
+    assert "INSTANCE_TYPE" in nodegroup["vars"]["changed"]
+
+    text = run_cli("diff", "test", "prod", root=EXAMPLES)
+    assert text.exit_code == 0
+    assert "test → prod" in text.stdout and "component nodegroup" in text.stdout
