@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import selectors
 import signal
 import subprocess
 import threading
@@ -16,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 GRACE_SECONDS = 10.0
 
@@ -100,8 +102,10 @@ def run_script(script: Path, *, cwd: Path, env: Mapping[str, str], log_path: Pat
     No shell sits between envctl and the script: the argv is the script path alone and configured values reach
     it only through ``env``, so nothing in them is ever interpreted. Output goes to ``log_path`` (and
     ``on_line``) as it comes, never held whole in memory. On timeout the group gets SIGTERM, then SIGKILL
-    after ``grace`` seconds. The wait is a blocking one (timers do the killing), so the next component starts
-    the moment this one exits.
+    after ``grace`` seconds. When the script exits, whatever it left running in its group is killed.
+
+    One thread does it all: it waits on the output pipe and on the process itself (a pidfd) at once, so an exit
+    is noticed the moment it happens and the next component starts without delay.
     """
     log_path.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -109,54 +113,132 @@ def run_script(script: Path, *, cwd: Path, env: Mapping[str, str], log_path: Pat
         proc = subprocess.Popen([str(script)], cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
         pgid = proc.pid  # start_new_session: the script leads its own group
-        reader = threading.Thread(target=_pump, args=(proc, log, on_line, redact), daemon=True)
-        reader.start()
-        timed_out = threading.Event()
-
-        def expire() -> None:
-            timed_out.set()
-            _killpg(pgid, signal.SIGTERM)
-            killer = threading.Timer(grace, _killpg, args=(pgid, signal.SIGKILL))
-            killer.daemon = True
-            killer.start()
-
-        timer = threading.Timer(timeout, expire)
-        timer.daemon = True
-        timer.start()
+        sink = _LineSink(log, on_line, redact)
         try:
             if cancel is not None and cancel._add(pgid):
                 _killpg(pgid, cancel.signum)  # cancelled between the decision to start and now
-            proc.wait()
-            # the script is gone; nothing it started in its group may outlive it
-            _killpg(pgid, signal.SIGKILL)
+            timed_out = _supervise(proc, pgid, sink, started + timeout, grace)
         finally:
-            timer.cancel()
             if cancel is not None:
                 cancel._remove(pgid)
-            reader.join(timeout=5)
+            sink.close()
         duration = time.monotonic() - started
-        interrupted = cancel is not None and cancel.is_set and proc.returncode != 0 and not timed_out.is_set()
-        if timed_out.is_set():
+        interrupted = cancel is not None and cancel.is_set and proc.returncode != 0 and not timed_out
+        if timed_out:
             log.write(f"[envctl] timed out after {timeout:.0f}s: sent SIGTERM to the process group, "
                       f"SIGKILL after {grace:.0f}s\n")
         elif interrupted:
             log.write("[envctl] interrupted\n")
-    return ScriptResult(proc.returncode, duration, timed_out=timed_out.is_set(), interrupted=interrupted)
+    return ScriptResult(proc.returncode, duration, timed_out=timed_out, interrupted=interrupted)
 
 
-def _pump(proc: subprocess.Popen[bytes], log: object, on_line: Callable[[str], None] | None,
-          redact: Callable[[str], str] | None) -> None:
+# once the script has exited, how long its output pipe may stay open (held by something that left its group)
+_DRAIN_SECONDS = 2.0
+
+
+def _supervise(proc: subprocess.Popen[bytes], pgid: int, sink: _LineSink, deadline: float, grace: float) -> bool:
+    """Pump output until the script is gone and its pipe is drained; enforce the deadline. True if timed out."""
     assert proc.stdout is not None
-    write = log.write  # type: ignore[attr-defined]
-    for raw in iter(proc.stdout.readline, b""):
-        text = raw.decode("utf-8", errors="replace")
-        if redact is not None:
-            text = redact(text)
-        write(text)
-        log.flush()  # type: ignore[attr-defined]
-        if on_line is not None:
-            on_line(text.rstrip("\n"))
-    proc.stdout.close()
+    out_fd = proc.stdout.fileno()
+    os.set_blocking(out_fd, False)
+    pidfd = _pidfd(proc.pid)
+    selector = selectors.DefaultSelector()
+    selector.register(out_fd, selectors.EVENT_READ, "out")
+    if pidfd is not None:
+        selector.register(pidfd, selectors.EVENT_READ, "exit")
+    timed_out = exited = False
+    try:
+        while True:
+            now = time.monotonic()
+            if now >= deadline:
+                if exited:
+                    break  # the pipe outlived the script: stop reading
+                if not timed_out:
+                    timed_out = True
+                    _killpg(pgid, signal.SIGTERM)
+                    deadline = now + grace
+                    continue
+                _killpg(pgid, signal.SIGKILL)
+                proc.wait()
+                exited, deadline = True, time.monotonic() + _DRAIN_SECONDS
+                continue
+            wait = deadline - now if pidfd is not None else min(0.05, deadline - now)
+            for key, _ in selector.select(timeout=wait):
+                if key.data == "exit":
+                    selector.unregister(key.fd)
+                    proc.wait()
+                    _killpg(pgid, signal.SIGKILL)  # nothing it started in its group may outlive it
+                    exited, deadline = True, time.monotonic() + _DRAIN_SECONDS
+                    continue
+                chunk = _read(out_fd)
+                if chunk is None:
+                    continue
+                if not chunk:  # EOF: every writer is gone
+                    selector.unregister(out_fd)
+                    proc.wait()
+                    _killpg(pgid, signal.SIGKILL)
+                    return timed_out
+                sink.feed(chunk)
+            if pidfd is None and not exited and proc.poll() is not None:
+                _killpg(pgid, signal.SIGKILL)
+                exited, deadline = True, time.monotonic() + _DRAIN_SECONDS
+    finally:
+        selector.close()
+        if pidfd is not None:
+            os.close(pidfd)
+        proc.stdout.close()
+    proc.wait()
+    return timed_out
+
+
+def _pidfd(pid: int) -> int | None:
+    opener = getattr(os, "pidfd_open", None)
+    if opener is None:
+        return None
+    try:
+        return int(opener(pid))
+    except OSError:
+        return None
+
+
+def _read(fd: int) -> bytes | None:
+    try:
+        return os.read(fd, 65536)
+    except BlockingIOError:
+        return None
+
+
+class _LineSink:
+    """Bytes in, whole lines out: redacted, written to the log as they come, passed to the watcher."""
+
+    def __init__(self, log: IO[str], on_line: Callable[[str], None] | None,
+                 redact: Callable[[str], str] | None) -> None:
+        self.log, self.on_line, self.redact = log, on_line, redact
+        self.pending = b""
+
+    def feed(self, chunk: bytes) -> None:
+        data = self.pending + chunk
+        *lines, self.pending = data.split(b"\n")
+        if len(self.pending) > 1 << 20:  # a 1 MiB line without a newline: pass it on rather than hold it
+            lines.append(self.pending)
+            self.pending = b""
+        for raw in lines:
+            self._emit(raw.decode("utf-8", errors="replace"))
+        if lines:
+            self.log.flush()
+
+    def _emit(self, text: str) -> None:
+        if self.redact is not None:
+            text = self.redact(text)
+        self.log.write(text + "\n")
+        if self.on_line is not None:
+            self.on_line(text)
+
+    def close(self) -> None:
+        if self.pending:
+            self._emit(self.pending.decode("utf-8", errors="replace"))
+            self.pending = b""
+        self.log.flush()
 
 
 # ---------------------------------------------------------------- the graph

@@ -377,3 +377,17 @@ def _wait_for(cond, timeout: float = 20.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached in time")
         time.sleep(0.05)
+
+
+def test_a_process_that_escapes_the_group_does_not_hold_the_step(tmp_path, aws):
+    # setsid puts the sleeper outside the script's process group, still holding the output pipe
+    build(tmp_path, {"a": {"install": f"setsid sleep 30 &\necho $! > {tmp_path}/escaped.pid\necho done"},
+                     "b": {"deps": ["a"]}})
+    t0 = time.monotonic()
+    res = run_cli("up", "demo", root=tmp_path)
+    assert res.exit_code == 0, res.output
+    assert time.monotonic() - t0 < 10
+    assert started(tmp_path) == ["b"]
+    log = next((tmp_path / ".envctl/runs").glob("*/a.install.log")).read_text()
+    assert "done" in log
+    os.kill(int((tmp_path / "escaped.pid").read_text()), signal.SIGKILL)
