@@ -198,6 +198,7 @@ class _Run:
                  after_step: Callable[[StepOutcome], Sequence[str]] | None = None,
                  before_save: Callable[[EnvState], None] | None = None,
                  finish: Callable[[EnvState], Any] | None = None,
+                 start: Callable[[EnvState], None] | None = None,
                  base_env: Mapping[str, str] | None = None) -> None:
         self.env, self.command, self.action = env, command, action
         self.nodes, self.waits_for, self.decide, self.options = nodes, waits_for, decide, options
@@ -206,6 +207,7 @@ class _Run:
         self.sandbox_id = sandbox_id
         self.cancel = cancel or runner.Cancel()
         self.after_step, self.finish, self.before_save = after_step, finish, before_save
+        self.start = start  # under the lock, before the first script (wake: the built-ins come first)
         self.base_env = dict(os.environ if base_env is None else base_env)
         self.run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(2)
         self.run_dir = state_dir(env.root) / "runs" / self.run_id
@@ -247,6 +249,8 @@ class _Run:
         record = self._record(holder, started, None, "running")
         self.backend.append_run(record)
         self.reporter.run_started(self.run_id, self.command, self.env.name, self.nodes)
+        if self.start is not None:
+            self.start(self.state)
         if self.command == "up" and self.state.overall(list(self.env.components)) == "down":
             self.state.up_since = started
         if self.sandbox_id is not None and self.command == "up":
@@ -339,6 +343,8 @@ class _Run:
                 comp.outputs.update(outputs)
                 comp.scripts = hashes
             elif step.action == "delete":
+                if comp.outputs:
+                    comp.deleted_outputs = comp.outputs
                 comp.state, comp.since, comp.outputs, comp.scripts = "down", step.end, {}, {}
 
     def _settle(self, step: StepOutcome) -> None:

@@ -99,6 +99,8 @@ class ComponentState:
     duration_s: float | None = None
     outputs: dict[str, str] = field(default_factory=dict)
     scripts: dict[str, str] = field(default_factory=dict)
+    # the outputs it had when last deleted: verify still finds a gone cluster's orphans by its name
+    deleted_outputs: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ComponentState:

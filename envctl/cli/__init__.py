@@ -45,9 +45,9 @@ def _global(
 
 
 def _register_commands() -> None:
-    from envctl.cli import diff, inspect, run, state_cmd
+    from envctl.cli import diff, inspect, run, schedule, sleep, state_cmd, verify
 
-    for module in (inspect, run, diff, state_cmd):
+    for module in (inspect, run, verify, schedule, sleep, diff, state_cmd):
         module.register(app)
 
 

@@ -1,0 +1,50 @@
+"""The list of collectors and the read actions they declare: the one place verify's IAM policy comes from."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from envctl.inventory import confirm, ec2, eks, iam, misc, rds, tagging
+from envctl.inventory.model import Resource, Scope
+
+
+@dataclass(frozen=True)
+class Collector:
+    """``run(scope, region)`` lists one family of resources; global ones run once (region ``global``)."""
+
+    name: str
+    run: Callable[[Scope, str], list[Resource]]
+    global_: bool = False
+    needs_clusters: bool = False  # runs only when the environment has clusters (orphan scans)
+
+
+COLLECTORS: tuple[Collector, ...] = (
+    Collector("tagging", tagging.collect_region),
+    Collector("iam-roles", iam.collect_roles, global_=True),
+    Collector("iam-policies", iam.collect_policies, global_=True),
+    Collector("iam-instance-profiles", iam.collect_instance_profiles, global_=True),
+    Collector("iam-oidc-providers", iam.collect_oidc_providers, global_=True),
+    Collector("eks", eks.collect),
+    Collector("ec2-addresses", ec2.collect_addresses),
+    Collector("ec2-launch-templates", ec2.collect_launch_templates),
+    Collector("autoscaling", ec2.collect_autoscaling_groups),
+    Collector("ecr", misc.collect_ecr),
+    Collector("route53", misc.collect_route53, global_=True),
+    Collector("secretsmanager", misc.collect_secrets),
+    Collector("rds", rds.collect),
+    Collector("eks-log-groups", misc.collect_eks_log_groups, needs_clusters=True),
+)
+
+ALL_ACTIONS: frozenset[str] = frozenset(
+    tagging.ACTIONS + confirm.ACTIONS + iam.ACTIONS + eks.ACTIONS + ec2.ACTIONS + misc.ACTIONS + rds.ACTIONS
+)
+
+ACCOUNT_ACTIONS: frozenset[str] = frozenset({"sts:GetCallerIdentity"})
+"""Checking that the credentials are for the environment's account (``target: account``)."""
+
+SPEND_ACTIONS: frozenset[str] = frozenset({"ce:GetCostAndUsage"})
+"""Only ``verify --spend`` needs these."""
+
+POLICY_ACTIONS: frozenset[str] = ALL_ACTIONS | ACCOUNT_ACTIONS | SPEND_ACTIONS
+"""Everything ``envctl verify`` may call: what ``--print-policy`` grants."""

@@ -1,0 +1,153 @@
+"""What the inventory finds, and the small rules every collector shares (whose is a resource?)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+ClientFactory = Callable[[str, str], Any]
+"""(service, region) -> a boto3 client."""
+
+ENV_TAG = "envctl:env"
+COMPONENT_TAG = "envctl:component"
+GLOBAL = "global"
+
+
+
+def _empty() -> Mapping[str, Any]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One resource found in AWS that belongs to the environment (or is an orphan of one of its clusters)."""
+
+    arn: str
+    type: str                      # "ec2:natgateway", "iam:policy", "elasticloadbalancing:loadbalancer/app"
+    id: str
+    region: str                    # "global" for IAM and Route 53
+    component: str | None = None   # the envctl:component tag, or the owner of the orphan's cluster
+    tags: Mapping[str, str] = field(default_factory=_empty)
+    pending_deletion: bool = False
+    orphan_of: str | None = None   # the cluster name, for resources made by AWS or Kubernetes without our tag
+    attrs: Mapping[str, Any] = field(default_factory=_empty)  # for pricing: instance_type, size_gb...
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """The result of :func:`envctl.inventory.collect`. ``errors`` maps ``collector@region`` to what failed."""
+
+    env: str
+    resources: tuple[Resource, ...]
+    pending: tuple[Resource, ...]
+    errors: Mapping[str, str]
+    api_calls: int
+    regions: tuple[str, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        return not self.errors
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a collector needs: whose resources to look for, and guarded clients."""
+
+    env: str
+    clusters: Mapping[str, str | None]      # cluster name -> owning component
+    db_instances: Mapping[str, str | None]  # RDS instance id -> owning component
+    client: ClientFactory                   # already read-only guarded
+    component: str | None = None
+
+    def owner(self, tags: Mapping[str, str], *,
+              cluster: str | None = None) -> tuple[bool, str | None, str | None]:
+        """(ours?, component, orphan_of) for a resource with ``tags``.
+
+        Ours when it carries this environment's tag, or when it carries no environment tag and belongs to one
+        of the environment's clusters (by the Kubernetes/EKS tags or by ``cluster``, e.g. a log group name).
+        Another environment's resources are never ours, whatever their cluster tags say.
+        """
+        env = tags.get(ENV_TAG)
+        if env == self.env:
+            component = tags.get(COMPONENT_TAG)
+            if component is None:  # ours without a component tag: its cluster's owner, if it names one
+                name = cluster if cluster in self.clusters else cluster_of(tags, self.clusters)
+                component = self.clusters.get(name) if name else None
+            return True, component, None
+        if env is not None:
+            return False, None, None
+        name = cluster if cluster in self.clusters else cluster_of(tags, self.clusters)
+        if name is None:
+            return False, None, None
+        return True, self.clusters[name], name
+
+
+CLUSTER_TAG_KEYS = ("elbv2.k8s.aws/cluster", "eks:cluster-name", "aws:eks:cluster-name",
+                    "cluster.k8s.amazonaws.com/name")
+
+
+def cluster_of(tags: Mapping[str, str], clusters: Mapping[str, Any]) -> str | None:
+    """The environment's cluster a resource was made for, from the tags controllers and EKS put on it."""
+    for name in clusters:
+        if f"kubernetes.io/cluster/{name}" in tags:
+            return name
+        if any(tags.get(key) == name for key in CLUSTER_TAG_KEYS):
+            return name
+    return None
+
+
+def tag_dict(tags: Iterable[Mapping[str, str]] | Mapping[str, str] | None) -> dict[str, str]:
+    """AWS tags in any shape ([{Key,Value}], [{TagKey,TagValue}], [{key,value}], {k: v}) as a dict."""
+    if not tags:
+        return {}
+    if isinstance(tags, Mapping):
+        return {str(k): str(v) for k, v in tags.items()}
+    out: dict[str, str] = {}
+    for tag in tags:
+        key = tag.get("Key", tag.get("TagKey", tag.get("key")))
+        value = tag.get("Value", tag.get("TagValue", tag.get("value", "")))
+        if key is not None:
+            out[str(key)] = "" if value is None else str(value)
+    return out
+
+
+def make(scope: Scope, *, arn: str, type: str, id: str, region: str, tags: Mapping[str, str],
+         cluster: str | None = None, pending: bool = False, **attrs: Any) -> Resource | None:
+    """A :class:`Resource` when it belongs to the scope's environment (and component), else None."""
+    ours, component, orphan_of = scope.owner(tags, cluster=cluster)
+    if not ours:
+        return None
+    if scope.component is not None and component != scope.component:
+        return None
+    return Resource(arn=arn, type=type, id=id, region=region, component=component,
+                    tags=MappingProxyType(dict(tags)), pending_deletion=pending, orphan_of=orphan_of,
+                    attrs=MappingProxyType({k: v for k, v in attrs.items() if v is not None}))
+
+
+def paginate(client: Any, operation: str, key: str, **params: Any) -> Iterator[Any]:
+    """Every item under ``key`` of every page of ``operation``."""
+    if client.can_paginate(operation):
+        for page in client.get_paginator(operation).paginate(**params):
+            yield from page.get(key) or []
+    else:
+        yield from getattr(client, operation)(**params).get(key) or []
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def parallel_map(fn: Callable[[T], R], items: Sequence[T], workers: int = 8) -> list[R]:
+    """``fn`` over ``items`` on a few threads (per-item AWS calls such as tag lookups), in order."""
+    if len(items) <= 1:
+        return [fn(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
+        return list(pool.map(fn, items))
+
+
+def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
