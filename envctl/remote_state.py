@@ -32,44 +32,36 @@ ClientFactory = Callable[[str, "str | None"], Any]
 """(service, region) -> a boto3 client."""
 
 
-def boto3_client_factory(*, endpoint_url: str | None = None, profile: str | None = None,
-                         dummy_credentials: bool = False) -> ClientFactory:
-    """A factory of plain boto3 clients; ``endpoint_url`` points them at a sandbox (else AWS_ENDPOINT_URL)."""
+def boto3_client_factory() -> ClientFactory:
+    """Plain boto3 clients with this process's defaults (AWS_PROFILE, AWS_ENDPOINT_URL, ...): the backend's
+    default when it is not told which environment's target to use."""
 
     def make(service: str, region: str | None) -> Any:
         import boto3
         from botocore.config import Config
 
-        if dummy_credentials:  # the sandbox accepts any key; the process may have none at all
-            session = boto3.session.Session(aws_access_key_id="envctl", aws_secret_access_key="sandbox")
-        else:
-            session = boto3.session.Session(profile_name=profile) if profile else boto3.session.Session()
         # Few, quick retries: a state read should fail in seconds with a message, not hang for a minute.
         config = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=30)
-        return session.client(service, region_name=region, endpoint_url=endpoint_url, config=config)
+        return boto3.session.Session().client(service, region_name=region, config=config)
 
     return make
 
 
-def client_factory_for(aws: Any, *, root: Path | None = None,
-                       sandbox_endpoint: str | None = None) -> ClientFactory:
-    """Clients for an environment's team state on its own AWS target (``aws`` is its ``AwsTarget``).
+def client_factory_for_env(env: Any, root: Path) -> ClientFactory:
+    """Clients on the environment's own target (:mod:`envctl.aws.session`), built on first use.
 
-    An account: its profile and endpoint_url (the state of prod is read with prod's credentials, not whatever
-    the shell has). The sandbox: its endpoint with dummy credentials, so the state of a sandbox environment
-    lives in the sandbox; with ``root`` and no ``sandbox_endpoint``, the sandbox is found (or started) on first
-    use.
+    prod's state is read with prod's profile, not whatever credentials the shell has; a sandbox environment's
+    state lives in the sandbox (started only when its state is first read). Without a ``state: region``, the
+    environment's region.
     """
-    if aws.target != "sandbox":
-        return boto3_client_factory(endpoint_url=aws.endpoint_url, profile=aws.profile)
+    made: list[Any] = []
 
     def make(service: str, region: str | None) -> Any:
-        endpoint = sandbox_endpoint
-        if endpoint is None and root is not None:
-            from envctl.aws import sandbox
+        if not made:
+            from envctl.aws.session import client_factory_for
 
-            endpoint = sandbox.ensure_running(root).endpoint
-        return boto3_client_factory(endpoint_url=endpoint, dummy_credentials=True)(service, region)
+            made.append(client_factory_for(env, root))
+        return made[0](service, region or env.region)
 
     return make
 

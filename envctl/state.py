@@ -335,16 +335,16 @@ def _read_holder(path: Path) -> LockHolder | None:
         return None
 
 
-def backend_for(root: Path, config: Any = None, *, aws: Any = None) -> StateBackend:
+def backend_for(root: Path, config: Any = None, *, env: Any = None) -> StateBackend:
     """The backend an environment's ``state:`` block asks for (local when there is none).
 
-    ``aws`` (the environment's ``AwsTarget``) makes team state use that target's credentials: its profile for
-    an account, the sandbox for a sandbox environment. Without it, boto3's defaults (AWS_PROFILE,
-    AWS_ENDPOINT_URL, ...) of this process apply.
+    ``env`` (the :class:`~envctl.registry.Environment`) makes team state use that environment's own target:
+    its profile for an account, the sandbox for a sandbox environment. Without it, boto3's defaults of this
+    process apply (AWS_PROFILE, AWS_ENDPOINT_URL, ...).
     """
     if config is None or getattr(config, "backend", "local") == "local":
         return LocalBackend(root)
-    from envctl.remote_state import S3Backend, client_factory_for
+    from envctl.remote_state import S3Backend, client_factory_for_env
 
-    factory = client_factory_for(aws, root=root) if aws is not None else None
+    factory = client_factory_for_env(env, root) if env is not None else None
     return S3Backend(root, config, client_factory=factory)

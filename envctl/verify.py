@@ -60,7 +60,7 @@ def targets_from(env: Environment, outputs: Mapping[str, Mapping[str, str]] | No
 def state_outputs(env: Environment) -> dict[str, dict[str, str]]:
     from envctl.state import backend_for
 
-    state = backend_for(env.root, env.state).load(env.name)
+    state = backend_for(env.root, env.state, env=env).load(env.name)
     return {name: {**c.deleted_outputs, **c.outputs} for name, c in state.components.items()}
 
 
@@ -114,7 +114,7 @@ def sandbox_note(env: Environment, root: Path) -> str | None:
         from envctl.aws import sandbox
         from envctl.state import backend_for
 
-        recorded = backend_for(root, env.state).load(env.name).sandbox_id
+        recorded = backend_for(root, env.state, env=env).load(env.name).sandbox_id
         check: Any = vars(sandbox).get("check_environment_alive")  # the sandbox module may predate it
         note = check(root, recorded, env=env.name) if check else None
     except (ImportError, AttributeError, TypeError):  # a sandbox module without the check

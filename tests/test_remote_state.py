@@ -14,7 +14,7 @@ import boto3
 import pytest
 
 from envctl.errors import ExitCode, LockedError, StateError
-from envctl.registry import AwsTarget, StateConfig
+from envctl.registry import StateConfig
 from envctl.remote_state import S3Backend
 from envctl.state import EnvState, LockHolder, backend_for
 from envctl.state_admin import init_remote
@@ -69,8 +69,19 @@ def start_holder(root: Path, ttl: float = 2.0) -> subprocess.Popen[str]:
 
 def test_backend_for_picks_s3_for_backend_s3(remote: S3Backend, tmp_path: Path) -> None:
     assert isinstance(backend_for(tmp_path, state_config()), S3Backend)
-    account = AwsTarget(target="account", account_id="123456789012")
-    backend = backend_for(tmp_path, state_config(), aws=account)
+    from envctl.registry import load_environment
+    from tests.conftest import make_env
+
+    make_env(tmp_path, "test", f"""
+        name: test
+        region: us-east-1
+        aws: {{target: account, account_id: "123456789012"}}
+        state: {{backend: s3, bucket: {BUCKET}, lock_table: {TABLE}}}
+        components:
+          network: {{}}
+        """, {"network": {"install-n.sh": "true\n", "delete-n.sh": "true\n"}})
+    env = load_environment(tmp_path, "test")
+    backend = backend_for(tmp_path, env.state, env=env)  # the environment's own target and region
     backend.save(EnvState(env="test"))
     assert remote.load("test").exists
 
@@ -373,18 +384,3 @@ def test_migrate_refuses_to_replace_remote_state_unless_forced(remote: S3Backend
     assert theirs.load("test").components["network"].state == "up"
     with pytest.raises(UsageError, match="nothing to migrate"):
         migrate_to_remote(root, "test", remote)
-
-
-def test_a_sandbox_environment_keeps_its_team_state_in_the_sandbox(remote: S3Backend, tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    from envctl.remote_state import client_factory_for
-
-    endpoint = os.environ["AWS_ENDPOINT_URL"]
-    for var in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.delenv(var)
-    factory = client_factory_for(AwsTarget(target="sandbox"), sandbox_endpoint=endpoint)
-    backend = S3Backend(tmp_path, state_config(), client_factory=factory)
-    state = backend.load("test")
-    state.component("network").state = "up"
-    backend.save(state)
-    assert remote.load("test").components["network"].state == "up"

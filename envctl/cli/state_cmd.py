@@ -31,7 +31,7 @@ def register(app: typer.Typer) -> None:
 
         root = cli_context(ctx).root()
         environment = load_environment(root, env)
-        backend = backend_for(root, environment.state, aws=environment.aws)
+        backend = backend_for(root, environment.state, env=environment)
         holder = backend.read_lock(env)
         if holder is None:
             typer.echo(f"environment '{env}' is not locked")
@@ -102,7 +102,7 @@ def _remote(ctx: typer.Context, env: str) -> tuple[Any, Any]:
         raise UsageError(f"environment '{env}' keeps its state in local files",
                          hint=f"set state: {{backend: s3, bucket: ..., lock_table: ...}} in "
                               f"{environment.file}")
-    backend = backend_for(root, environment.state, aws=environment.aws)
+    backend = backend_for(root, environment.state, env=environment)
     assert isinstance(backend, S3Backend)
     return environment, backend
 
