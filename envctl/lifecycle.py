@@ -61,7 +61,7 @@ def status(root: Path, name: str | None) -> list[EnvStatus]:
         if env.aws.target == "sandbox" and st.sandbox_id and report.state != "down":
             from envctl.aws import sandbox
 
-            message = sandbox.check_environment_alive(root, st.sandbox_id)
+            message = sandbox.check_environment_alive(root, st.sandbox_id, env=each)
             if message:
                 report.warnings.append(message)
         reports.append(report)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import stat
 import subprocess
 import sys
 import textwrap
-import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -84,28 +84,36 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _session_sandbox_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One sandbox port for the whole session, exported as ``ENVCTL_SANDBOX_PORT``; stopped at the end.
+
+    Any test root's ``ensure_running`` adopts the server on that port instead of starting its own, and a
+    server started there by any test is stopped with the session, so none outlives the tests.
+    """
+    from envctl.aws import sandbox
+
+    root = tmp_path_factory.mktemp("sandbox-root")
+    (root / "environments").mkdir()
+    previous = os.environ.get(sandbox.PORT_ENV)
+    os.environ[sandbox.PORT_ENV] = str(_free_port())
+    try:
+        yield root
+    finally:
+        with contextlib.suppress(Exception):  # a moto server envctl did not start is not ours to stop
+            sandbox.stop(root)
+        if previous is None:
+            os.environ.pop(sandbox.PORT_ENV, None)
+        else:
+            os.environ[sandbox.PORT_ENV] = previous
+
+
 @pytest.fixture(scope="session")
-def sandbox_endpoint() -> Iterator[str]:
-    """One moto server for the whole test session, reached over HTTP like the scripts reach it."""
-    port = _free_port()
-    env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    url = f"http://127.0.0.1:{port}"
-    os.environ["ENVCTL_SANDBOX_PORT"] = str(port)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(url + "/moto-api/data.json", timeout=1).read()
-            break
-        except OSError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                raise RuntimeError("the test sandbox (moto server) did not start") from None
-            time.sleep(0.1)
-    yield url
-    proc.terminate()
-    proc.wait(10)
+def sandbox_endpoint(_session_sandbox_root: Path) -> str:
+    """The session's sandbox, started by envctl itself, reached over HTTP like scripts do."""
+    from envctl.aws import sandbox
+
+    return sandbox.start(_session_sandbox_root).endpoint
 
 
 @pytest.fixture
