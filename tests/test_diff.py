@@ -6,8 +6,6 @@ import hashlib
 import json
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import make_env, run_cli, write_script
 
 NET_INSTALL = 'aws ec2 create-vpc --cidr-block 10.0.0.0/16\necho "VPC_ID=vpc-1" >> "$ENVCTL_OUTPUT"\n'
@@ -136,7 +134,6 @@ def test_diff_of_an_unknown_environment_is_exit_2(tmp_path: Path) -> None:
 EXAMPLES = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.skipif(not (EXAMPLES / "environments" / "prod").is_dir(), reason="example environments not here yet")
 def test_diff_test_prod_on_the_example_environments() -> None:
     """The promotion review of the repository's own examples: prod runs test's scripts at other sizes."""
     result = run_cli("diff", "test", "prod", "--json", root=EXAMPLES)
