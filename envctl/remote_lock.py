@@ -50,7 +50,7 @@ def state_failure(what: str, err: BaseException) -> StateError:
     if code in ("NoSuchBucket", "ResourceNotFoundException"):
         hint = "create the bucket and the lock table with 'envctl state init ENV'"
     elif not code:
-        hint = "check the AWS credentials and endpoint envctl uses for the state (state: region)"
+        hint = "team state is reached with the environment's own target: check its aws: profile or endpoint"
     return StateError(f"{what}: {describe_aws_error(err)}", hint=hint)
 
 
