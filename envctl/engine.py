@@ -272,15 +272,19 @@ class _Run:
         if self.command == "down" and self.state.overall(list(self.env.components)) == "down":
             self.state.up_since = None
         self._save()
+        from envctl import timeline
+
         steps = tuple(self.steps[n] for n in self.nodes if n in self.steps)
-        path, path_s = _critical_path(steps, self.waits_for)
-        outcome = RunResult(self.run_id, self.command, self.env.name, steps, started, now_iso(),
-                            time.monotonic() - t0, interrupted=self.cancel.is_set,
-                            warnings=tuple(self.warnings), critical_path=tuple(path), critical_path_s=path_s,
-                            leaks=dict(self.leaks), report=report)
-        final = "interrupted" if outcome.interrupted else "failed" if outcome.failed else "ok"
-        self.backend.append_run(self._record(holder, started, outcome.ended, final, steps))
-        return outcome
+        interrupted = self.cancel.is_set
+        failed = any(s.result in ("failed", "timeout", "interrupted") for s in steps)
+        record = self._record(holder, started, now_iso(), "interrupted" if interrupted else
+                              "failed" if failed else "ok", steps)
+        self.backend.append_run(record)
+        line = timeline.analyse(record)  # the one definition of the critical path, shared with the picture
+        return RunResult(self.run_id, self.command, self.env.name, steps, started, record["ended"],
+                         time.monotonic() - t0, interrupted=interrupted, warnings=tuple(self.warnings),
+                         critical_path=tuple(bar.component for bar in line.critical_bars),
+                         critical_path_s=round(line.critical_path_s, 3), leaks=dict(self.leaks), report=report)
 
     def _run_node(self, name: str) -> bool:
         should_run, why = self.decide(self.env, self.state, name, self.force)
@@ -375,24 +379,6 @@ class _Run:
                        "start": s.start, "end": s.end, "result": s.result} for s in steps if s.ran],
             "skipped": {s.component: s.detail for s in steps if s.result in ("skipped", "blocked", "not_started")},
         }
-
-
-def _critical_path(steps: Sequence[StepOutcome], waits_for: Mapping[str, Sequence[str]]) -> tuple[list[str], float]:
-    """The chain of steps that decided the wall time: from the last to end, back through what it waited for."""
-    ran = {s.component: s for s in steps if s.ran and s.start and s.end}
-    if not ran:
-        return [], 0.0
-    current = max(ran.values(), key=lambda s: s.end or "")
-    chain = [current]
-    while True:
-        before = [ran[d] for d in waits_for.get(current.component, ()) if d in ran
-                  and (ran[d].end or "") <= (current.start or "")]
-        if not before:
-            break
-        current = max(before, key=lambda s: s.end or "")
-        chain.append(current)
-    chain.reverse()
-    return [s.component for s in chain], round(sum(s.duration_s for s in chain), 3)
 
 
 @contextlib.contextmanager

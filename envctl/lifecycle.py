@@ -12,7 +12,7 @@ from typing import Any
 from envctl import engine, graph
 from envctl.engine import Reporter, RunOptions, RunResult
 from envctl.registry import Environment, load_environment
-from envctl.state import backend_for, merge_run_records
+from envctl.state import EnvState, backend_for, merge_run_records
 from envctl.status import EnvStatus, environment_status, list_environments, load_state
 
 MUTATING = ("up", "down", "update", "sleep", "wake")
@@ -51,21 +51,51 @@ def down_plan(root: Path, name: str, only: Sequence[str]) -> list[str]:
     return graph.down_order(env.depends_on(), only)
 
 
-def status(root: Path, name: str | None) -> list[EnvStatus]:
+def status(root: Path, name: str | None, *, with_cost: bool = True) -> list[EnvStatus]:
     names = [name] if name else [r.name for r in list_environments(root) if r.error is None]
     reports = []
     for each in names:
         env = load_environment(root, each)
         st = load_state(env)
         report = environment_status(env, st)
+        alive = True
         if env.aws.target == "sandbox" and st.sandbox_id and report.state != "down":
             from envctl.aws import sandbox
 
             message = sandbox.check_environment_alive(root, st.sandbox_id, env=each)
             if message:
                 report.warnings.append(message)
+                alive = False
+        if with_cost and alive and report.state != "down":
+            _add_cost(env, root, st, report)
         reports.append(report)
     return reports
+
+
+def _add_cost(env: Environment, root: Path, st: EnvState, report: EnvStatus) -> None:
+    """What the environment costs per hour now, asleep and awake, and what runs although it is asleep.
+
+    Only for an environment that is not down, and never by starting the sandbox: ``status`` stays a look.
+    """
+    from envctl import sleepwake, verify
+    from envctl.aws.session import client_factory_for
+    from envctl.errors import EnvctlError
+
+    try:
+        factory = client_factory_for(env, root)
+        hourly, unpriced = verify.cost_now(env, root, client_factory=factory)
+        asleep = sleepwake.sleep_status(env, st, client_factory=factory)
+    except (EnvctlError, OSError) as err:
+        report.warnings.append(f"what it costs is unknown: {err}")
+        return
+    except Exception as err:  # botocore's errors: a look must not fail the status
+        report.warnings.append(f"what it costs is unknown: {type(err).__name__}: {err}")
+        return
+    # asleep now, what it costs awake is what it costs now plus what sleep switched off
+    awake = hourly + asleep.savings.hourly_usd if report.state == "asleep" else hourly
+    report.extra["cost"] = {"hourly_usd": hourly, "monthly_usd": round(hourly * 730, 2), "unpriced": unpriced,
+                            **asleep.to_json(awake_total_hourly=awake)}
+    report.warnings.extend(asleep.warnings)
 
 
 def history(root: Path, name: str | None) -> list[dict[str, Any]]:

@@ -110,16 +110,11 @@ def sandbox_note(env: Environment, root: Path) -> str | None:
     """Said before verifying a sandbox environment whose sandbox restarted: "clean" then means "wiped"."""
     if env.aws.target != "sandbox":
         return None
-    try:
-        from envctl.aws import sandbox
-        from envctl.state import backend_for
+    from envctl.aws import sandbox
+    from envctl.state import backend_for
 
-        recorded = backend_for(root, env.state, env=env).load(env.name).sandbox_id
-        check: Any = vars(sandbox).get("check_environment_alive")  # the sandbox module may predate it
-        note = check(root, recorded, env=env.name) if check else None
-    except (ImportError, AttributeError, TypeError):  # a sandbox module without the check
-        return None
-    return str(note) if note else None
+    recorded = backend_for(root, env.state, env=env).load(env.name).sandbox_id
+    return sandbox.check_environment_alive(root, recorded, env=env.name)
 
 
 def pick_environment(root: Path, name: str | None) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -13,13 +12,11 @@ from envctl.registry import Environment
 _SANDBOX_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
-def sandbox_endpoint(root: Path) -> str | None:
-    """The running sandbox's URL (started if needed); ``AWS_ENDPOINT_URL`` where the sandbox is not built in."""
-    try:
-        from envctl.aws import sandbox
-    except ImportError:
-        return os.environ.get("AWS_ENDPOINT_URL")
-    return str(sandbox.ensure_running(root).endpoint)
+def sandbox_endpoint(root: Path) -> str:
+    """The running sandbox's URL (started if needed)."""
+    from envctl.aws import sandbox
+
+    return sandbox.ensure_running(root).endpoint
 
 
 def client_factory_for(env: Environment, root: Path) -> ClientFactory:

@@ -45,9 +45,9 @@ def _global(
 
 
 def _register_commands() -> None:
-    from envctl.cli import diff, inspect, run, sandbox, schedule, sleep, state_cmd, verify
+    from envctl.cli import diff, inspect, run, sandbox, schedule, sleep, state_cmd, timeline, verify
 
-    for module in (inspect, run, sandbox, verify, schedule, sleep, diff, state_cmd):
+    for module in (inspect, run, sandbox, verify, schedule, sleep, timeline, diff, state_cmd):
         module.register(app)
 
 

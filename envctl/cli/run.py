@@ -78,12 +78,14 @@ def register(app: typer.Typer) -> None:
     @app.command("status")
     def status_(ctx: typer.Context,
                 env: str | None = typer.Argument(None, help="Environment name (default: all)."),
-                as_json: bool = typer.Option(False, "--json", help="Print the contract's JSON.")) -> None:
-        """Per component: state, since when, how long it took, outputs, whether its scripts changed."""
+                as_json: bool = typer.Option(False, "--json", help="Print the contract's JSON."),
+                no_cost: bool = typer.Option(False, "--no-cost", help="Do not ask AWS what the environment "
+                                             "costs now (no AWS call at all).")) -> None:
+        """Per component: state, since when, outputs, whether its scripts changed; what it costs per hour now."""
         from envctl import lifecycle
 
         root = cli_context(ctx).root()
-        reports = lifecycle.status(root, env)
+        reports = lifecycle.status(root, env, with_cost=not no_cost)
         if as_json:
             render.emit_json(reports[0].to_json() if env or len(reports) == 1 else [r.to_json() for r in reports])
             return
@@ -156,5 +158,17 @@ def _render_status(report: Any) -> None:
         outs = ", ".join(f"{k}={v}" for k, v in list(c.outputs.items())[:3])
         rows.append([c.name, c.state, (c.since or "")[:19], took, changed, outs])
     render.line(render.table(["component", "state", "since", "took", "", "outputs"], rows))
+    cost = report.extra.get("cost")
+    if cost:
+        unknown = f" (+{cost['unpriced']} unpriced)" if cost["unpriced"] else ""
+        sleep = cost.get("sleep") or {}
+        line = f"costs ${cost['hourly_usd']:.4f}/h now (${cost['monthly_usd']:.2f}/month at this rate){unknown}"
+        if sleep.get("saved_hourly_usd"):
+            awake, asleep = sleep.get("awake_hourly_usd", 0), sleep.get("asleep_hourly_usd", 0)
+            daily = sleep.get("saved_daily_usd")
+            saves = (f"${daily:.2f}/day on its schedule" if daily is not None
+                     else f"${sleep['saved_hourly_usd']:.4f} per hour asleep")
+            line += f"; awake ${awake:.4f}/h, asleep ${asleep:.4f}/h: sleep saves {saves}"
+        render.line(line)
     for text in report.warnings:
         render.warn(text)
