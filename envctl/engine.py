@@ -204,7 +204,7 @@ class _Run:
         self.env, self.command, self.action = env, command, action
         self.nodes, self.waits_for, self.decide, self.options = nodes, waits_for, decide, options
         self.reporter = reporter or NullReporter()
-        self.backend = backend or backend_for(env.root, env.state)
+        self.backend = backend or backend_for(env.root, env.state, env=env)
         self.sandbox_id = sandbox_id
         self.cancel = cancel or runner.Cancel()
         self.after_step, self.finish, self.before_save = after_step, finish, before_save

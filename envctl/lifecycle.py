@@ -101,7 +101,7 @@ def _add_cost(env: Environment, root: Path, st: EnvState, report: EnvStatus) -> 
 def history(root: Path, name: str | None) -> list[dict[str, Any]]:
     if name:
         env = load_environment(root, name)
-        return backend_for(root, env.state).runs(name)
+        return backend_for(root, env.state, env=env).runs(name)
     lines: list[dict[str, Any]] = []
     seen_backends: set[tuple[str, str | None]] = set()
     for row in list_environments(root):
@@ -115,7 +115,7 @@ def history(root: Path, name: str | None) -> list[dict[str, Any]]:
             seen_backends.add(key)
             lines.extend(backend_for(root, env.state).runs(None))
         else:
-            lines.extend(backend_for(root, env.state).runs(env.name))
+            lines.extend(backend_for(root, env.state, env=env).runs(env.name))
     import json
 
     return merge_run_records([json.dumps(r) for r in lines])

@@ -41,7 +41,7 @@ def due_for_reap(root: Path, envs: Iterable[Environment], now: _dt.datetime | No
     for env in envs:
         if env.schedule is None or env.schedule.down_after is None:
             continue
-        st = backend_for(root, env.state).load(env.name)
+        st = backend_for(root, env.state, env=env).load(env.name)
         if st.overall(list(env.components)) not in REAPED_STATES:
             continue
         since = _since(st)

@@ -83,7 +83,7 @@ def _run(root: Path, name: str, command: str, options: RunOptions, reporter: Rep
 
     aws = target.prepare(env, root)
     factory = client_factory or client_factory_for(env, root)
-    backend = backend_for(root, env.state)
+    backend = backend_for(root, env.state, env=env)
     watch = _Watch(reporter)
     builtins = _Builtins(env, command, factory, backend, watch)
     kw: dict[str, Any] = {"reporter": watch, "backend": backend, "base_env": aws.script_env,

@@ -335,10 +335,16 @@ def _read_holder(path: Path) -> LockHolder | None:
         return None
 
 
-def backend_for(root: Path, config: Any = None) -> StateBackend:
-    """The backend an environment's ``state:`` block asks for (local when there is none)."""
+def backend_for(root: Path, config: Any = None, *, env: Any = None) -> StateBackend:
+    """The backend an environment's ``state:`` block asks for (local when there is none).
+
+    ``env`` (the :class:`~envctl.registry.Environment`) makes team state use that environment's own target:
+    its profile for an account, the sandbox for a sandbox environment. Without it, boto3's defaults of this
+    process apply (AWS_PROFILE, AWS_ENDPOINT_URL, ...).
+    """
     if config is None or getattr(config, "backend", "local") == "local":
         return LocalBackend(root)
-    from envctl.remote_state import S3Backend  # type: ignore[import-not-found,unused-ignore]
+    from envctl.remote_state import S3Backend, client_factory_for_env
 
-    return S3Backend(root, config)  # type: ignore[no-any-return,unused-ignore]
+    factory = client_factory_for_env(env, root) if env is not None else None
+    return S3Backend(root, config, client_factory=factory)

@@ -56,7 +56,7 @@ class EnvStatus:
 
 
 def load_state(env: Environment) -> EnvState:
-    return backend_for(env.root, env.state).load(env.name)
+    return backend_for(env.root, env.state, env=env).load(env.name)
 
 
 def environment_status(env: Environment, st: EnvState | None = None) -> EnvStatus:

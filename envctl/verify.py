@@ -60,7 +60,7 @@ def targets_from(env: Environment, outputs: Mapping[str, Mapping[str, str]] | No
 def state_outputs(env: Environment) -> dict[str, dict[str, str]]:
     from envctl.state import backend_for
 
-    state = backend_for(env.root, env.state).load(env.name)
+    state = backend_for(env.root, env.state, env=env).load(env.name)
     return {name: {**c.deleted_outputs, **c.outputs} for name, c in state.components.items()}
 
 
@@ -113,7 +113,7 @@ def sandbox_note(env: Environment, root: Path) -> str | None:
     from envctl.aws import sandbox
     from envctl.state import backend_for
 
-    recorded = backend_for(root, env.state).load(env.name).sandbox_id
+    recorded = backend_for(root, env.state, env=env).load(env.name).sandbox_id
     return sandbox.check_environment_alive(root, recorded, env=env.name)
 
 

@@ -45,9 +45,9 @@ def _global(
 
 
 def _register_commands() -> None:
-    from envctl.cli import inspect, lint, new, review, run, sandbox, schedule, sleep, timeline, verify
+    from envctl.cli import diff, inspect, lint, new, review, run, sandbox, schedule, sleep, state_cmd, timeline, verify
 
-    for module in (inspect, run, sandbox, verify, schedule, sleep, timeline, lint, review, new):
+    for module in (inspect, run, sandbox, verify, schedule, sleep, timeline, lint, review, new, diff, state_cmd):
         module.register(app)
 
 

@@ -25,7 +25,7 @@ def _runs(root: Path, env: str | None) -> list[dict[str, Any]]:
     from envctl.registry import load_environment
 
     environment = load_environment(root, env)
-    return state.backend_for(root, environment.state).runs(env)
+    return state.backend_for(root, environment.state, env=environment).runs(env)
 
 
 def pick_run(runs: list[dict[str, Any]], run_id: str | None, env: str | None) -> dict[str, Any]:
