@@ -11,8 +11,9 @@ from typing import Any
 
 from envctl import engine, graph
 from envctl.engine import Reporter, RunOptions, RunResult
-from envctl.registry import Environment, load_environment
-from envctl.state import EnvState, backend_for, merge_run_records
+from envctl.errors import EnvctlError
+from envctl.registry import Environment, list_environment_names, load_environment
+from envctl.state import EnvState, LocalBackend, backend_for, merge_run_records
 from envctl.status import EnvStatus, environment_status, list_environments, load_state
 
 MUTATING = ("up", "down", "update", "sleep", "wake")
@@ -99,23 +100,18 @@ def _add_cost(env: Environment, root: Path, st: EnvState, report: EnvStatus) -> 
 
 
 def history(root: Path, name: str | None) -> list[dict[str, Any]]:
+    """Every recorded run, newest last: of one environment, or of all (local history, then team state's)."""
     if name:
         env = load_environment(root, name)
         return backend_for(root, env.state, env=env).runs(name)
-    lines: list[dict[str, Any]] = []
-    seen_backends: set[tuple[str, str | None]] = set()
-    for row in list_environments(root):
-        if row.error is not None:
+    records = LocalBackend(root).runs(None)  # also of environments no longer in environments/
+    for env_name in list_environment_names(root):
+        try:
+            env = load_environment(root, env_name)
+        except EnvctlError:
             continue
-        env = load_environment(root, row.name)
-        key = (env.state.backend, env.state.bucket)
-        if env.state.backend == "local":
-            if key in seen_backends:
-                continue
-            seen_backends.add(key)
-            lines.extend(backend_for(root, env.state).runs(None))
-        else:
-            lines.extend(backend_for(root, env.state, env=env).runs(env.name))
+        if env.state.backend != "local":
+            records.extend(backend_for(root, env.state, env=env).runs(env.name))
     import json
 
-    return merge_run_records([json.dumps(r) for r in lines])
+    return merge_run_records([json.dumps(r) for r in records])

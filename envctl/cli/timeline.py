@@ -17,15 +17,10 @@ _LATEST_SHOWN = 5
 
 
 def _runs(root: Path, env: str | None) -> list[dict[str, Any]]:
-    """Every recorded run (of ``env`` only when given), newest last, from the backend that keeps them."""
-    from envctl import state
+    """Every recorded run (of ``env`` only when given), newest last, from the backends that keep them."""
+    from envctl import lifecycle
 
-    if env is None:
-        return state.LocalBackend(root).runs()
-    from envctl.registry import load_environment
-
-    environment = load_environment(root, env)
-    return state.backend_for(root, environment.state, env=environment).runs(env)
+    return lifecycle.history(root, env)
 
 
 def pick_run(runs: list[dict[str, Any]], run_id: str | None, env: str | None) -> dict[str, Any]:
