@@ -18,6 +18,8 @@ app = typer.Typer(
     help="Ephemeral AWS environments as reviewed script pairs: up in dependency order, asleep overnight, "
     "down to $0 (proven).",
     cls=EnvctlGroup,
+    # plain help: typer's rich help pulls in a Markdown renderer and doubles the start-up time of every command
+    rich_markup_mode=None,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

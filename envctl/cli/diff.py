@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from envctl.cli.common import cli_context
-from envctl.diff import ComponentDiff, EnvDiff, MappingDiff, diff_environments
 from envctl.durations import format_duration
+
+if TYPE_CHECKING:
+    from envctl.diff import ComponentDiff, EnvDiff, MappingDiff
 
 
 def register(app: typer.Typer) -> None:
@@ -27,6 +29,8 @@ def register(app: typer.Typer) -> None:
         from envctl.registry import load_environment
 
         root = cli_context(ctx).root()
+        from envctl.diff import diff_environments
+
         result = diff_environments(load_environment(root, env1), load_environment(root, env2))
         if as_json:
             typer.echo(json.dumps(result.to_dict(), indent=2))
