@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
+import socket
 import stat
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -23,8 +27,7 @@ def random_dag(n: int, *, seed: int = 42, max_deps: int = 3) -> dict[str, list[s
 def write_env(root: Path, deps: dict[str, list[str]], bodies: dict[str, str], *, name: str = "bench") -> Path:
     """An environment whose components run ``bodies[c]`` (a /bin/sh body) for install and nothing for delete."""
     env_dir = root / "environments" / name
-    lines = [f"name: {name}", "region: us-east-1", "aws: {target: account, account_id: '123456789012'}",
-             "components:"]
+    lines = [f"name: {name}", "region: us-east-1", "aws: {target: sandbox}", "components:"]
     for comp, ds in deps.items():
         lines.append(f"  {comp}: {{depends_on: [{', '.join(ds)}]}}")
         folder = env_dir / comp
@@ -35,6 +38,22 @@ def write_env(root: Path, deps: dict[str, list[str]], bodies: dict[str, str], *,
             path.chmod(path.stat().st_mode | stat.S_IXUSR)
     (env_dir / "env.yaml").write_text("\n".join(lines) + "\n")
     return root
+
+
+@contextlib.contextmanager
+def sandbox() -> Iterator[None]:
+    """A sandbox on a free port for the benchmark, started before anything is timed and stopped after."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    os.environ["ENVCTL_SANDBOX_PORT"] = str(port)
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "environments").mkdir()
+        envctl(Path(tmp), "sandbox", "start")
+        try:
+            yield
+        finally:
+            envctl(Path(tmp), "sandbox", "stop")
 
 
 def envctl(root: Path, *args: str) -> tuple[float, subprocess.CompletedProcess[str]]:

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REPO, envctl, median, random_dag, write_env
+from _common import REPO, envctl, median, random_dag, sandbox, write_env
 
 
 def main() -> None:
@@ -45,4 +45,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with sandbox():
+        main()

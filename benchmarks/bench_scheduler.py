@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REPO, envctl, random_dag, write_env
+from _common import REPO, envctl, random_dag, sandbox, write_env
 
 sys.path.insert(0, str(REPO))
 
@@ -58,5 +58,6 @@ def overhead(n: int = 500) -> None:
 
 
 if __name__ == "__main__":
-    efficiency()
-    overhead()
+    with sandbox():
+        efficiency()
+        overhead()

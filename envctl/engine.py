@@ -11,6 +11,7 @@ import contextlib
 import os
 import secrets
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -21,7 +22,7 @@ from typing import Any, Protocol
 from envctl import graph, runner
 from envctl.errors import ExitCode
 from envctl.redact import Redactor, secret_env_values
-from envctl.registry import Environment
+from envctl.registry import Component, Environment
 from envctl.scriptenv import read_outputs, script_environment, script_hashes
 from envctl.state import EnvState, LockHolder, StateBackend, backend_for, now_iso, state_dir
 
@@ -197,7 +198,6 @@ class _Run:
                  sandbox_id: str | None = None,
                  cancel: runner.Cancel | None = None,
                  after_step: Callable[[StepOutcome], Sequence[str]] | None = None,
-                 before_save: Callable[[EnvState], None] | None = None,
                  finish: Callable[[EnvState], Any] | None = None,
                  start: Callable[[EnvState], None] | None = None,
                  base_env: Mapping[str, str] | None = None) -> None:
@@ -207,7 +207,7 @@ class _Run:
         self.backend = backend or backend_for(env.root, env.state, env=env)
         self.sandbox_id = sandbox_id
         self.cancel = cancel or runner.Cancel()
-        self.after_step, self.finish, self.before_save = after_step, finish, before_save
+        self.after_step, self.finish = after_step, finish
         self.start = start  # under the lock, before the first script (wake: the built-ins come first)
         self.base_env = dict(os.environ if base_env is None else base_env)
         # one per run: a value a script declares secret (::add-mask::) stays masked in every later step
@@ -259,10 +259,19 @@ class _Run:
         if self.sandbox_id is not None and self.command == "up":
             self.state.sandbox_id = self.sandbox_id
         weights = {n: (c.duration_s or 1.0) for n, c in self.state.components.items()}
-        with _signals(self.cancel, self.options.handle_signals):
-            result = runner.schedule(self.nodes, self.waits_for, self._run_node,
-                                     parallel=self.options.parallel, fail_fast=self.options.fail_fast,
-                                     cancel=self.cancel, weights=weights, on_batch_done=self._save)
+        writer = _StateWriter(self._save)
+        # Threads hand the interpreter lock over every 5 ms by default: while many steps start and finish at
+        # once, that wait lands between a dependency's end and its dependent's start. 1 ms keeps it small.
+        switch = sys.getswitchinterval()
+        sys.setswitchinterval(min(switch, 0.001))
+        try:
+            with _signals(self.cancel, self.options.handle_signals):
+                result = runner.schedule(self.nodes, self.waits_for, self._run_node,
+                                         parallel=self.options.parallel, fail_fast=self.options.fail_fast,
+                                         cancel=self.cancel, weights=weights, on_batch_done=writer.mark)
+        finally:
+            sys.setswitchinterval(switch)
+            writer.close()
         for name, culprits in result.blocked.items():
             self._settle(StepOutcome(name, self.action, "blocked",
                                      detail=f"not started: {', '.join(culprits)} failed"))
@@ -307,16 +316,19 @@ class _Run:
         hashes = script_hashes(comp)
         self.reporter.step_started(name, self.action)
         start = now_iso()
-        res = runner.run_script(script, cwd=comp.dir, env=environ, log_path=log, timeout=comp.timeout,
-                                on_line=lambda line: self.reporter.step_output(name, self.action, line),
-                                redact=self.redactor.feed, cancel=self.cancel)
+        try:
+            res = self._start(name, script, comp, environ, log)
+        except OSError as err:  # not runnable at all: a failed step that says why, never a crash
+            res = runner.ScriptResult(None, 0.0)
+            log.parent.mkdir(parents=True, exist_ok=True)
+            log.write_text(f"[envctl] could not start {script}: {err.strerror or err}\n", encoding="utf-8")
         result = ("ok" if res.ok else "interrupted" if res.interrupted else "timeout" if res.timed_out
                   else "failed")
         detail = ""
         if result == "timeout":
             detail = f"timed out after {comp.timeout:.0f}s"
         elif result == "failed":
-            detail = f"exit code {res.exit_code}"
+            detail = f"exit code {res.exit_code}" if res.exit_code is not None else f"could not start (see {log})"
         step = StepOutcome(name, self.action, result, exit_code=res.exit_code, duration_s=res.duration_s,
                            log=str(log), script=str(script), sha256=hashes.get(self.action), start=start,
                            end=now_iso(),
@@ -332,6 +344,12 @@ class _Run:
                 with self.lock:
                     self.leaks[name] = left
         return res.ok
+
+    def _start(self, name: str, script: Path, comp: Component, environ: dict[str, str],
+               log: Path) -> runner.ScriptResult:
+        return runner.run_script(script, cwd=comp.dir, env=environ, log_path=log, timeout=comp.timeout,
+                                 on_line=lambda line: self.reporter.step_output(name, self.action, line),
+                                 redact=self.redactor.feed, cancel=self.cancel)
 
     def _apply(self, name: str, step: StepOutcome, outputs: dict[str, str], hashes: dict[str, str]) -> None:
         with self.lock:
@@ -362,8 +380,6 @@ class _Run:
     def _save(self) -> None:
         """Persist a snapshot; the run's lock is held only while copying, never while writing."""
         with self.lock:
-            if self.before_save is not None:
-                self.before_save(self.state)
             snapshot = EnvState.from_dict(self.state.to_dict(), source="memory")
         with self.save_lock:
             self.backend.save(snapshot)
@@ -382,6 +398,46 @@ class _Run:
                        "start": s.start, "end": s.end, "result": s.result} for s in steps if s.ran],
             "skipped": {s.component: s.detail for s in steps if s.result in ("skipped", "blocked", "not_started")},
         }
+
+
+class _StateWriter:
+    """Saves the state after every batch of finished steps, on its own thread, so that serialising and syncing
+    the file never delays the start of the next component. Bursts coalesce into one write; ``close`` waits for
+    the last one and re-raises what a write raised."""
+
+    def __init__(self, save: Callable[[], None]) -> None:
+        self._save = save
+        self._cond = threading.Condition()
+        self._dirty = self._closing = False
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._loop, name="envctl-state-writer", daemon=True)
+        self._thread.start()
+
+    def mark(self) -> None:
+        with self._cond:
+            self._dirty = True
+            self._cond.notify()
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._dirty and not self._closing:
+                    self._cond.wait()
+                if not self._dirty:
+                    return
+                self._dirty = False
+            try:
+                self._save()
+            except BaseException as err:  # handed to the run's own thread by close()
+                self._error = err
+
+    def close(self) -> None:
+        with self._cond:
+            self._closing = True
+            self._cond.notify()
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
 
 
 @contextlib.contextmanager

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import selectors
 import signal
 import subprocess
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -274,10 +275,19 @@ def schedule(nodes: Sequence[str], waits_for: Mapping[str, Sequence[str]], run_n
     ready = [n for n in nodes if remaining[n] == 0]
     result = ScheduleResult()
     failed_upstream: dict[str, set[str]] = {}
-    running: dict[Future[bool], str] = {}
+    # Workers report on one queue: waking on it costs the same with 2 or 200 steps running.
+    finished: queue.SimpleQueue[tuple[str, bool, BaseException | None]] = queue.SimpleQueue()
+    crashed: BaseException | None = None
+
+    def work(node: str) -> None:
+        try:
+            finished.put((node, bool(run_node(node)), None))
+        except BaseException as err:
+            finished.put((node, False, err))
+
+    running = 0
     stop = False
     limit = max(1, parallel)
-
     unsaved = False
     with ThreadPoolExecutor(max_workers=min(limit, max(1, len(nodes)))) as pool:
         while ready or running:
@@ -285,21 +295,20 @@ def schedule(nodes: Sequence[str], waits_for: Mapping[str, Sequence[str]], run_n
                 stop = True
             if not stop:
                 ready.sort(key=lambda n: (-priority[n], position[n]))
-                while ready and len(running) < limit:
-                    node = ready.pop(0)
-                    running[pool.submit(run_node, node)] = node
+                while ready and running < limit:
+                    pool.submit(work, ready.pop(0))
+                    running += 1
             if unsaved and on_batch_done is not None:
                 on_batch_done()  # after starting what became ready: saving never delays a start
                 unsaved = False
             if not running:
                 break
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                node = running.pop(future)
-                try:
-                    ok = bool(future.result())
-                except BaseException:
-                    ok = False
+            batch = [finished.get()]
+            while not finished.empty():
+                batch.append(finished.get())
+            for node, ok, err in batch:
+                running -= 1
+                crashed = crashed or err
                 if ok:
                     result.ok.append(node)
                     for child in dependents[node]:
@@ -314,6 +323,8 @@ def schedule(nodes: Sequence[str], waits_for: Mapping[str, Sequence[str]], run_n
             unsaved = True
     if unsaved and on_batch_done is not None:
         on_batch_done()
+    if crashed is not None:
+        raise crashed  # a bug, not a script failure: the run's error boundary reports it
     settled = set(result.ok) | set(result.failed)
     for n in nodes:
         if n in settled:

@@ -73,7 +73,20 @@ def read_outputs(path: Path) -> tuple[dict[str, str], list[str]]:
     return outputs, problems
 
 
+_HASHES: dict[tuple[str, int, int, int], str] = {}
+
+
 def sha256_file(path: Path) -> str:
+    """The file's sha256, remembered by path, inode, size and modification time (as git's index does)."""
+    st = path.stat()
+    key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+    known = _HASHES.get(key)
+    if known is None:
+        known = _HASHES[key] = _sha256(path)
+    return known
+
+
+def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(65536), b""):

@@ -70,7 +70,7 @@ def times(root: Path) -> dict[tuple[str, str, str], float]:
 
 
 def status(root: Path, env: str = "demo") -> dict[str, str]:
-    res = run_cli("status", env, "--json", root=root)
+    res = run_cli("status", env, "--json", "--no-cost", root=root)
     assert res.exit_code == 0, res.output
     return {c["name"]: c["state"] for c in json.loads(res.stdout)["components"]}
 
@@ -185,7 +185,7 @@ def test_outputs_flow_to_dependents_direct_or_not(tmp_path, aws):
     })
     assert run_cli("up", "demo", root=tmp_path).exit_code == 0
     assert (tmp_path / "trace.log.out").read_text().strip() == "vpc-123 a=b c-vpc-123"
-    res = json.loads(run_cli("status", "demo", "--json", root=tmp_path).stdout)
+    res = json.loads(run_cli("status", "demo", "--json", "--no-cost", root=tmp_path).stdout)
     assert res["components"][0]["outputs"] == {"VPC_ID": "vpc-123", "URL": "a=b"}
 
 
@@ -303,12 +303,12 @@ def test_up_skips_changed_scripts_and_points_to_update_or_force(tmp_path, aws):
     assert res.exit_code == 0
     assert "envctl update demo --only net" in res.output and "--force" in res.output
     assert started(tmp_path) == []
-    assert json.loads(run_cli("status", "demo", "--json", root=tmp_path).stdout)["components"][0][
+    assert json.loads(run_cli("status", "demo", "--json", "--no-cost", root=tmp_path).stdout)["components"][0][
         "scripts_changed"] is True
     res = run_cli("update", "demo", root=tmp_path)
     assert res.exit_code == 0, res.output
     assert started(tmp_path, "update") == ["net"]
-    assert json.loads(run_cli("status", "demo", "--json", root=tmp_path).stdout)["components"][0][
+    assert json.loads(run_cli("status", "demo", "--json", "--no-cost", root=tmp_path).stdout)["components"][0][
         "scripts_changed"] is False
     res = run_cli("up", "demo", "--force", "--only", "app", root=tmp_path)
     assert sorted(started(tmp_path)) == ["app", "net"]
@@ -391,3 +391,15 @@ def test_a_process_that_escapes_the_group_does_not_hold_the_step(tmp_path, aws):
     log = next((tmp_path / ".envctl/runs").glob("*/a.install.log")).read_text()
     assert "done" in log
     os.kill(int((tmp_path / "escaped.pid").read_text()), signal.SIGKILL)
+
+
+def test_a_script_that_cannot_start_is_a_failed_step_that_says_why(tmp_path, aws):
+    build(tmp_path, {"a": {}, "b": {"deps": ["a"]}, "solo": {}})
+    script = tmp_path / "environments/demo/a/install-a.sh"
+    script.write_text("#!/nonexistent/interpreter\ntrue\n")
+    res = run_cli("up", "demo", root=tmp_path)
+    assert res.exit_code == 4, res.output
+    assert "could not start" in res.output and "Traceback" not in res.output
+    assert status(tmp_path) == {"a": "install_failed", "b": "down", "solo": "up"}
+    log = next((tmp_path / ".envctl/runs").glob("*/a.install.log")).read_text()
+    assert "No such file or directory" in log
