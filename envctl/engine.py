@@ -380,7 +380,7 @@ class _Run:
     def _save(self) -> None:
         """Persist a snapshot; the run's lock is held only while copying, never while writing."""
         with self.lock:
-            snapshot = EnvState.from_dict(self.state.to_dict(), source="memory")
+            snapshot = self.state.copy()
         with self.save_lock:
             self.backend.save(snapshot)
         self.state.exists = True

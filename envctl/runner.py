@@ -7,8 +7,8 @@ holds back only what depends on it), at most ``parallel`` at a time, longest rem
 from __future__ import annotations
 
 import contextlib
+import heapq
 import os
-import queue
 import selectors
 import signal
 import subprocess
@@ -260,8 +260,10 @@ def schedule(nodes: Sequence[str], waits_for: Mapping[str, Sequence[str]], run_n
     """Run ``run_node`` over ``nodes`` so that each starts only after everything in ``waits_for`` is ok.
 
     ``waits_for`` entries outside ``nodes`` are treated as done. A failed node blocks everything downstream;
-    independent branches go on unless ``fail_fast``. ``on_batch_done`` runs on the calling thread after each
-    batch of finished nodes (the caller persists state there, once per batch rather than once per node).
+    independent branches go on unless ``fail_fast``. At most ``parallel`` run at once, longest remaining chain
+    first. The worker that finishes a node starts the first node that became ready itself, with no hand-over
+    to another thread, so a dependent starts the moment its last dependency is done. ``on_batch_done`` is
+    called after each finished node (keep it cheap: the caller's state writer only takes note there).
     """
     members = set(nodes)
     deps = {n: {d for d in waits_for.get(n, ()) if d in members} for n in nodes}
@@ -272,59 +274,70 @@ def schedule(nodes: Sequence[str], waits_for: Mapping[str, Sequence[str]], run_n
     priority = _chain_lengths(nodes, dependents, weights or {})
     position = {n: i for i, n in enumerate(nodes)}
     remaining = {n: len(ds) for n, ds in deps.items()}
-    ready = [n for n in nodes if remaining[n] == 0]
+    ready = [(-priority[n], position[n], n) for n in nodes if remaining[n] == 0]
+    heapq.heapify(ready)
     result = ScheduleResult()
     failed_upstream: dict[str, set[str]] = {}
-    # Workers report on one queue: waking on it costs the same with 2 or 200 steps running.
-    finished: queue.SimpleQueue[tuple[str, bool, BaseException | None]] = queue.SimpleQueue()
-    crashed: BaseException | None = None
-
-    def work(node: str) -> None:
-        try:
-            finished.put((node, bool(run_node(node)), None))
-        except BaseException as err:
-            finished.put((node, False, err))
-
+    limit = max(1, parallel)
+    cond = threading.Condition()
     running = 0
     stop = False
-    limit = max(1, parallel)
-    unsaved = False
+    crashed: BaseException | None = None
+
+    def take() -> list[str]:  # with cond held: claim slots for ready nodes
+        nonlocal running, stop
+        if cancel is not None and cancel.is_set:
+            stop = True
+        chosen: list[str] = []
+        while ready and not stop and running < limit:
+            chosen.append(heapq.heappop(ready)[2])
+            running += 1
+        return chosen
+
+    def settle(node: str, ok: bool) -> list[str]:  # with cond held
+        nonlocal running, stop
+        running -= 1
+        if ok:
+            result.ok.append(node)
+            for child in dependents[node]:
+                remaining[child] -= 1
+                if remaining[child] == 0 and child not in failed_upstream:
+                    heapq.heappush(ready, (-priority[child], position[child], child))
+        else:
+            result.failed.append(node)
+            stop = stop or fail_fast
+            _block(node, dependents, failed_upstream, node)
+        if on_batch_done is not None:
+            on_batch_done()
+        chosen = take()
+        cond.notify_all()
+        return chosen
+
+    def work(node: str | None) -> None:
+        nonlocal crashed
+        while node is not None:
+            try:
+                ok = bool(run_node(node))
+            except BaseException as err:  # a bug, not a script failure: re-raised once the run is over
+                ok = False
+                with cond:
+                    crashed = crashed or err
+            with cond:
+                chosen = settle(node, ok)
+            for other in chosen[1:]:
+                pool.submit(work, other)
+            node = chosen[0] if chosen else None
+
     with ThreadPoolExecutor(max_workers=min(limit, max(1, len(nodes)))) as pool:
-        while ready or running:
-            if cancel is not None and cancel.is_set:
-                stop = True
-            if not stop:
-                ready.sort(key=lambda n: (-priority[n], position[n]))
-                while ready and running < limit:
-                    pool.submit(work, ready.pop(0))
-                    running += 1
-            if unsaved and on_batch_done is not None:
-                on_batch_done()  # after starting what became ready: saving never delays a start
-                unsaved = False
-            if not running:
-                break
-            batch = [finished.get()]
-            while not finished.empty():
-                batch.append(finished.get())
-            for node, ok, err in batch:
-                running -= 1
-                crashed = crashed or err
-                if ok:
-                    result.ok.append(node)
-                    for child in dependents[node]:
-                        remaining[child] -= 1
-                        if remaining[child] == 0 and child not in failed_upstream:
-                            ready.append(child)
-                else:
-                    result.failed.append(node)
-                    if fail_fast:
-                        stop = True
-                    _block(node, dependents, failed_upstream, node)
-            unsaved = True
-    if unsaved and on_batch_done is not None:
-        on_batch_done()
+        with cond:
+            first = take()
+        for node in first:
+            pool.submit(work, node)
+        with cond:
+            while running:
+                cond.wait(timeout=0.5)  # a signal handler runs here; the Cancel it trips stops take()
     if crashed is not None:
-        raise crashed  # a bug, not a script failure: the run's error boundary reports it
+        raise crashed
     settled = set(result.ok) | set(result.failed)
     for n in nodes:
         if n in settled:

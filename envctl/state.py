@@ -9,6 +9,7 @@ the kernel drops it when its holder dies, so a killed run never blocks the next 
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime as _dt
 import errno
 import json
@@ -107,6 +108,14 @@ class ComponentState:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**known)
 
+    def to_dict(self) -> dict[str, Any]:
+        # by hand, not dataclasses.asdict: the run saves a snapshot after every step, and asdict's deep
+        # recursion was the largest cost of a step
+        return {"name": self.name, "state": self.state, "since": self.since, "last_action": self.last_action,
+                "last_result": self.last_result, "last_run_id": self.last_run_id, "duration_s": self.duration_s,
+                "outputs": dict(self.outputs), "scripts": dict(self.scripts),
+                "deleted_outputs": dict(self.deleted_outputs)}
+
 
 @dataclass
 class EnvState:
@@ -127,9 +136,16 @@ class EnvState:
         return self.components[name]
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.pop("exists")
-        return data
+        return {"env": self.env, "components": {n: c.to_dict() for n, c in self.components.items()},
+                "up_since": self.up_since, "sandbox_id": self.sandbox_id, "sleep": copy.deepcopy(self.sleep),
+                "updated": self.updated, "version": self.version}
+
+    def copy(self) -> EnvState:
+        """A snapshot that later changes to this state do not reach."""
+        return EnvState(env=self.env, up_since=self.up_since, sandbox_id=self.sandbox_id,
+                        sleep=copy.deepcopy(self.sleep), updated=self.updated, version=self.version,
+                        exists=self.exists,
+                        components={n: ComponentState.from_dict(c.to_dict()) for n, c in self.components.items()})
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, source: str) -> EnvState:
