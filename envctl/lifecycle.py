@@ -84,7 +84,7 @@ def _add_cost(env: Environment, root: Path, st: EnvState, report: EnvStatus) -> 
 
     try:
         factory = client_factory_for(env, root)
-        hourly, unpriced = verify.cost_now(env, root, client_factory=factory)
+        now = verify.verify_environment(env, root, client_factory=factory, account_check=False)
         asleep = sleepwake.sleep_status(env, st, client_factory=factory)
     except (EnvctlError, OSError) as err:
         report.warnings.append(f"what it costs is unknown: {err}")
@@ -92,9 +92,14 @@ def _add_cost(env: Environment, root: Path, st: EnvState, report: EnvStatus) -> 
     except Exception as err:  # botocore's errors: a look must not fail the status
         report.warnings.append(f"what it costs is unknown: {type(err).__name__}: {err}")
         return
-    # asleep now, what it costs awake is what it costs now plus what sleep switched off
-    awake = hourly + asleep.savings.hourly_usd if report.state == "asleep" else hourly
-    report.extra["cost"] = {"hourly_usd": hourly, "monthly_usd": round(hourly * 730, 2), "unpriced": unpriced,
+    hourly = now.hourly_usd
+    # Asleep, the environment costs what it costs now less its instances (stopped or scaled to zero); awake,
+    # that plus what sleep switches off, priced from the remembered sizes (a nodegroup's nodes included, also
+    # where they are not visible as instances).
+    instances = sum(item.price.hourly_usd or 0.0 for item in now.items
+                    if item.resource.type in ("ec2:instance", "rds:db"))
+    awake = max(hourly - instances, 0.0) + asleep.savings.hourly_usd
+    report.extra["cost"] = {"hourly_usd": hourly, "monthly_usd": round(hourly * 730, 2), "unpriced": now.unpriced,
                             **asleep.to_json(awake_total_hourly=awake)}
     report.warnings.extend(asleep.warnings)
 

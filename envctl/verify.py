@@ -100,12 +100,6 @@ def verify_environment(env: Environment, root: Path, *, component: str | None = 
     return build_report(env.name, inventory, prices)
 
 
-def cost_now(env: Environment, root: Path, *, client_factory: ClientFactory | None = None) -> tuple[float, int]:
-    """(what the environment costs per hour now at list price, how many of its resources have no known price)."""
-    report = verify_environment(env, root, client_factory=client_factory, account_check=False)
-    return report.hourly_usd, report.unpriced
-
-
 def sandbox_note(env: Environment, root: Path) -> str | None:
     """Said before verifying a sandbox environment whose sandbox restarted: "clean" then means "wiped"."""
     if env.aws.target != "sandbox":
