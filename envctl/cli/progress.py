@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import typer
+from rich.markup import escape
 
 from envctl.durations import format_duration
 from envctl.engine import RunResult, StepOutcome
@@ -77,7 +78,7 @@ class RichReporter(PlainReporter):
             items = list(self.running.items())
         for name, (action, started, last) in items:
             table.add_row("[cyan]⠿[/]", f"[bold]{name}[/]", action, format_duration(now - started),
-                          f"[dim]{last[-80:]}[/]")
+                          f"[dim]{escape(last[-80:])}[/]")
         return table
 
     def run_started(self, run_id: str, command: str, env: str, order: Sequence[str]) -> None:
@@ -98,15 +99,16 @@ class RichReporter(PlainReporter):
             self.running.pop(outcome.component, None)
         colour = {"ok": "green", "skipped": "dim", "blocked": "yellow"}.get(outcome.result, "red")
         if outcome.ran:
-            tail = f" [dim]{outcome.detail}, log {outcome.log}[/]" if outcome.result != "ok" else ""
+            tail = (f" [dim]{escape(outcome.detail)}, log {escape(outcome.log or '')}[/]"
+                    if outcome.result != "ok" else "")
             self.console.print(f"  [{colour}]{_MARK[outcome.result]:>11}[/] {outcome.component} "
                                f"{outcome.action} ({format_duration(outcome.duration_s)}){tail}")
         else:
             self.console.print(f"  [{colour}]{_MARK[outcome.result]:>11}[/] {outcome.component} "
-                               f"[dim]{outcome.detail}[/]")
+                               f"[dim]{escape(outcome.detail)}[/]")
 
     def note(self, text: str) -> None:
-        self.console.print(f"[yellow]envctl: {text}[/]")
+        self.console.print(f"[yellow]envctl: {escape(text)}[/]")
 
     def close(self) -> None:
         self.live.stop()
