@@ -146,7 +146,7 @@ class S3Backend:
         env = state.env
         if env in self._lost:
             raise self._lost_error(env)
-        body = (json.dumps(state.to_dict(), indent=2) + "\n").encode()
+        body = (json.dumps(state.to_dict(), separators=(",", ":")) + "\n").encode()
         args: dict[str, Any] = {"Bucket": self.bucket, "Key": self.state_key(env), "Body": body,
                                 "ContentType": "application/json"}
         condition: dict[str, str] = {}
