@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from envctl.inventory.model import ENV_TAG, Resource, Scope, make, paginate, tag_dict
@@ -19,58 +20,48 @@ def tag_filters(scope: Scope) -> list[list[dict[str, Any]]]:
     return queries
 
 
-def collect_addresses(scope: Scope, region: str) -> list[Resource]:
-    client = scope.client("ec2", region)
-    out = []
+def _each_tagged(scope: Scope, client: Any, operation: str, key: str, identity: Callable[[Any], str],
+                 **params: Any) -> Iterator[Any]:
+    """The items of ``operation`` under each of the scope's tag filters, each item once."""
     seen: set[str] = set()
-    addresses = [a for filters in tag_filters(scope)
-                 for a in client.describe_addresses(Filters=filters).get("Addresses") or []]
-    for addr in addresses:
-        if addr.get("AllocationId") in seen:
-            continue
-        seen.add(addr.get("AllocationId"))
-        alloc = addr.get("AllocationId") or addr.get("PublicIp", "")
-        res = make(scope, arn=f"arn:aws:ec2:{region}::elastic-ip/{alloc}", type="ec2:elastic-ip", id=alloc,
-                   region=region, tags=tag_dict(addr.get("Tags")), public_ip=addr.get("PublicIp"),
-                   associated=bool(addr.get("AssociationId")))
-        if res is not None:
-            out.append(res)
-    return out
+    for filters in tag_filters(scope):
+        for item in paginate(client, operation, key, Filters=filters, **params):
+            if identity(item) not in seen:
+                seen.add(identity(item))
+                yield item
+
+
+def _kept(resources: Iterable[Resource | None]) -> list[Resource]:
+    return [r for r in resources if r is not None]
+
+
+def collect_addresses(scope: Scope, region: str) -> list[Resource]:
+    def alloc(addr: Any) -> str:
+        return str(addr.get("AllocationId") or addr.get("PublicIp", ""))
+
+    return _kept(
+        make(scope, arn=f"arn:aws:ec2:{region}::elastic-ip/{alloc(addr)}", type="ec2:elastic-ip", id=alloc(addr),
+             region=region, tags=tag_dict(addr.get("Tags")), public_ip=addr.get("PublicIp"),
+             associated=bool(addr.get("AssociationId")))
+        for addr in _each_tagged(scope, scope.client("ec2", region), "describe_addresses", "Addresses", alloc))
 
 
 def collect_launch_templates(scope: Scope, region: str) -> list[Resource]:
-    client = scope.client("ec2", region)
-    out = []
-    seen: set[str] = set()
     # An explicit page size: the sandbox's default page (15) comes without a NextToken.
-    templates = [lt for filters in tag_filters(scope)
-                 for lt in paginate(client, "describe_launch_templates", "LaunchTemplates", Filters=filters,
-                                    PaginationConfig={"PageSize": 200})]
-    for lt in templates:
-        lt_id = lt["LaunchTemplateId"]
-        if lt_id in seen:
-            continue
-        seen.add(lt_id)
-        res = make(scope, arn=f"arn:aws:ec2:{region}::launch-template/{lt_id}", type="ec2:launch-template",
-                   id=lt_id, region=region, tags=tag_dict(lt.get("Tags")), name=lt.get("LaunchTemplateName"))
-        if res is not None:
-            out.append(res)
-    return out
+    templates = _each_tagged(scope, scope.client("ec2", region), "describe_launch_templates", "LaunchTemplates",
+                             lambda lt: lt["LaunchTemplateId"], PaginationConfig={"PageSize": 200})
+    return _kept(
+        make(scope, arn=f"arn:aws:ec2:{region}::launch-template/{lt['LaunchTemplateId']}",
+             type="ec2:launch-template", id=lt["LaunchTemplateId"], region=region, tags=tag_dict(lt.get("Tags")),
+             name=lt.get("LaunchTemplateName"))
+        for lt in templates)
 
 
 def collect_autoscaling_groups(scope: Scope, region: str) -> list[Resource]:
-    client = scope.client("autoscaling", region)
-    out = []
-    seen: set[str] = set()
-    groups = [g for filters in tag_filters(scope)
-              for g in paginate(client, "describe_auto_scaling_groups", "AutoScalingGroups", Filters=filters)]
-    for group in groups:
-        if group["AutoScalingGroupARN"] in seen:
-            continue
-        seen.add(group["AutoScalingGroupARN"])
-        res = make(scope, arn=group["AutoScalingGroupARN"], type="autoscaling:autoScalingGroup",
-                   id=group["AutoScalingGroupName"], region=region, tags=tag_dict(group.get("Tags")),
-                   desired_capacity=group.get("DesiredCapacity"))
-        if res is not None:
-            out.append(res)
-    return out
+    groups = _each_tagged(scope, scope.client("autoscaling", region), "describe_auto_scaling_groups",
+                          "AutoScalingGroups", lambda g: g["AutoScalingGroupARN"])
+    return _kept(
+        make(scope, arn=group["AutoScalingGroupARN"], type="autoscaling:autoScalingGroup",
+             id=group["AutoScalingGroupName"], region=region, tags=tag_dict(group.get("Tags")),
+             desired_capacity=group.get("DesiredCapacity"))
+        for group in groups)
