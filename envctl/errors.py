@@ -88,15 +88,3 @@ class SandboxError(EnvctlError):
     """The embedded AWS sandbox could not be started or reached."""
 
     exit_code = ExitCode.BAD_INPUT
-
-
-class ScriptFailedError(EnvctlError):
-    exit_code = ExitCode.SCRIPT_FAILED
-
-
-class LeftoversError(EnvctlError):
-    exit_code = ExitCode.LEFTOVERS
-
-
-class InterruptedRunError(EnvctlError):
-    exit_code = ExitCode.INTERRUPTED

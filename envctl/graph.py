@@ -102,11 +102,6 @@ def all_dependencies(depends_on: DependsOn) -> dict[str, set[str]]:
     return out
 
 
-def levels(depends_on: DependsOn) -> list[list[str]]:
-    """Components by depth (for drawing; the scheduler does not run level by level)."""
-    return [sorted(level) for level in nx.topological_generations(_build(depends_on))]
-
-
 def critical_path_length(depends_on: DependsOn, weights: Mapping[str, float]) -> float:
     """The longest chain of ``weights`` through the graph: the lower bound of any schedule's wall time."""
     graph = _build(depends_on)

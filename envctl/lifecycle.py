@@ -13,10 +13,8 @@ from envctl import engine, graph
 from envctl.engine import Reporter, RunOptions, RunResult
 from envctl.errors import EnvctlError
 from envctl.registry import Environment, list_environment_names, load_environment
-from envctl.state import EnvState, LocalBackend, backend_for, merge_run_records
+from envctl.state import EnvState, LocalBackend, backend_for, merge_runs
 from envctl.status import EnvStatus, environment_status, list_environments, load_state
-
-MUTATING = ("up", "down", "update", "sleep", "wake")
 
 
 def preflight(env: Environment, command: str) -> list[str]:
@@ -117,6 +115,4 @@ def history(root: Path, name: str | None) -> list[dict[str, Any]]:
             continue
         if env.state.backend != "local":
             records.extend(backend_for(root, env.state, env=env).runs(env.name))
-    import json
-
-    return merge_run_records([json.dumps(r) for r in records])
+    return merge_runs(records)

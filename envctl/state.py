@@ -16,7 +16,7 @@ import json
 import os
 import socket
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -327,18 +327,25 @@ class LocalBackend:
                                  for line in path.read_text(encoding="utf-8").splitlines())
 
 
-def merge_run_records(lines: Iterator[str] | list[str]) -> list[dict[str, Any]]:
+def merge_run_records(lines: Iterable[str]) -> list[dict[str, Any]]:
     """Journal lines -> one record per run (the last written wins), ordered by start time."""
-    by_id: dict[str, dict[str, Any]] = {}
+    return merge_runs(_parsed(lines))
+
+
+def merge_runs(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One record per run (the last one given wins), ordered by start time."""
+    by_id = {record["run_id"]: record for record in records}
+    return sorted(by_id.values(), key=lambda r: (r.get("started") or "", r["run_id"]))
+
+
+def _parsed(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
     for line in lines:
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            yield json.loads(line)
         except json.JSONDecodeError:
             continue  # a line torn by a crash mid-write is skipped, never fatal
-        by_id[record["run_id"]] = record
-    return sorted(by_id.values(), key=lambda r: (r.get("started") or "", r["run_id"]))
 
 
 def _read_holder(path: Path) -> LockHolder | None:
