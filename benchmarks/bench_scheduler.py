@@ -20,7 +20,7 @@ from _common import REPO, envctl, random_dag, sandbox, write_env
 
 sys.path.insert(0, str(REPO))
 
-from envctl.graph import critical_path_length
+from envctl.config.graph import critical_path_length
 
 
 def efficiency(n: int = 200, seed: int = 42) -> None:

@@ -54,10 +54,10 @@ def main() -> None:
     proc, url = start_moto()
     os.environ.update(AWS_ENDPOINT_URL=url, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench",
                       AWS_DEFAULT_REGION="us-east-1")
-    from envctl.registry import StateConfig
-    from envctl.remote_state import S3Backend
-    from envctl.state import LockHolder
-    from envctl.state_admin import init_remote
+    from envctl.config.model import StateConfig
+    from envctl.state.admin import init_remote
+    from envctl.state.model import LockHolder
+    from envctl.state.s3 import S3Backend
 
     try:
         backend = S3Backend(Path("."), StateConfig(backend="s3", bucket="bench-state", region="us-east-1",

@@ -22,8 +22,9 @@ from _common import REPO, envctl, median, random_dag
 
 sys.path.insert(0, str(REPO))
 
-from envctl import timeline
-from envctl.state import LocalBackend
+from envctl.state.local import LocalBackend
+from envctl.timeline import analysis as timeline
+from envctl.timeline import svg as picture
 
 
 def synthetic_run(n: int, *, seed: int = 42) -> dict[str, Any]:
@@ -56,8 +57,8 @@ def timed(fn: Any, *args: Any) -> tuple[float, Any]:
 def main(n: int = 500) -> None:
     run = synthetic_run(n)
     json_s, data = timed(timeline.to_json, run)
-    svg_s, svg = timed(timeline.render_svg, run)
-    html_s, html = timed(timeline.render_html, run)
+    svg_s, svg = timed(picture.render_svg, run)
+    html_s, html = timed(picture.render_html, run)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "environments").mkdir()

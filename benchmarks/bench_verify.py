@@ -4,7 +4,7 @@
     python benchmarks/bench_verify.py --sizes 100,400 # quicker
 
 Starts its own moto server on a free port (stopped at the end), creates the resources in parallel, then times
-``envctl.inventory.collect`` + ``envctl.report.build_report`` and counts the API calls they send. Prints how
+``envctl.inventory.collect`` + ``envctl.teardown.report.build_report`` and counts the API calls they send. Prints how
 wall time and calls grow between the smallest and the largest size (the claim: at most linearly).
 """
 
@@ -123,7 +123,7 @@ def create_all(client: Callable[[str, str], Any], n: int) -> float:
 
 def measure(url: str, n: int) -> dict[str, float]:
     from envctl.inventory import collect
-    from envctl.report import build_report
+    from envctl.teardown.report import build_report
 
     reset(url)
     client = factory_for(url)

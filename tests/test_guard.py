@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from envctl.aws.guard import check_account
+from envctl.config.load import load_environment
 from envctl.errors import AccountMismatchError, ExitCode, RefusedError
-from envctl.registry import load_environment
 from tests.conftest import make_env, run_cli
 
 ACCOUNT_ENV = """

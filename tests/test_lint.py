@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from envctl.lint import Finding, lint_script, shellcheck
+from envctl.safety.lint_rules import Finding, lint_script, shellcheck
 from tests.conftest import make_env, run_cli
 
 HEAD = "#!/usr/bin/env bash\nset -euo pipefail\n"

@@ -9,8 +9,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from envctl.lint import lint_environment
-from envctl.registry import load_environment
+from envctl.config.load import load_environment
+from envctl.safety.lint import lint_environment
 from tests.conftest import make_env, run_cli
 
 ENV_YAML = """\
@@ -77,7 +77,7 @@ def test_the_generated_pair_passes_lint_without_errors_or_warnings(tmp_path: Pat
 
 @pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed")
 def test_the_templates_are_shellcheck_clean(tmp_path: Path) -> None:
-    from envctl.lint import shellcheck
+    from envctl.safety.lint_rules import shellcheck
 
     env_dir = env_with(tmp_path)
     run_cli("new", "test", "cache", root=tmp_path)

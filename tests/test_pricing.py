@@ -8,8 +8,8 @@ from types import MappingProxyType
 import pytest
 
 from envctl.inventory import Inventory, Resource
-from envctl.pricing import PRICES_FILE, load_prices, price
-from envctl.report import build_report, to_json, to_markdown
+from envctl.teardown.pricing import PRICES_FILE, load_prices, price
+from envctl.teardown.report import build_report, to_json, to_markdown
 
 
 def res(rtype: str, region: str = "us-east-1", component: str | None = "c", **attrs) -> Resource:

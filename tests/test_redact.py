@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from envctl.redact import MASK, Redactor, redact, secret_env_values
+from envctl.run.redact import MASK, Redactor, redact, secret_env_values
 from tests.conftest import make_env, run_cli
 
 SECRET_KEY = "Zx9mQ2vLr8Tn4Wp6Yb1Kd3Hf5Gj7Sc0Ae2Uo4Ii6"  # 40 characters, not an example key

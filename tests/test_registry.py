@@ -151,7 +151,7 @@ def test_root_is_found_from_a_subfolder_and_by_envctl_root(tmp_path, monkeypatch
 
 
 def test_full_env_yaml_of_the_contract_loads(tmp_path):
-    from envctl.registry import load_environment
+    from envctl.config.load import load_environment
 
     text = """\
 name: test
@@ -184,7 +184,7 @@ schedule: {timezone: Europe/Amsterdam, sleep: "0 19 * * 1-5", wake: "0 8 * * 1-5
 
 
 def test_explicit_script_keys_win_over_discovery(tmp_path):
-    from envctl.registry import load_environment
+    from envctl.config.load import load_environment
 
     text = _replace(GOOD, "  network: {}", "  network: {install: setup.sh, delete: teardown.sh}")
     project(tmp_path, text)
@@ -200,6 +200,6 @@ def test_explicit_script_keys_win_over_discovery(tmp_path):
 @pytest.mark.parametrize(("text", "seconds"), [("45s", 45), ("30m", 1800), ("12h", 43200), ("2d", 172800),
                                                (90, 90), ("1.5m", 90)])
 def test_durations(text, seconds):
-    from envctl.durations import parse_duration
+    from envctl.config.durations import parse_duration
 
     assert parse_duration(text) == seconds

@@ -13,11 +13,12 @@ from typing import Any
 import boto3
 import pytest
 
+from envctl.config.model import StateConfig
 from envctl.errors import ExitCode, LockedError, StateError
-from envctl.registry import StateConfig
-from envctl.remote_state import S3Backend
-from envctl.state import EnvState, LockHolder, backend_for
-from envctl.state_admin import init_remote
+from envctl.state.admin import init_remote
+from envctl.state.backends import backend_for
+from envctl.state.model import EnvState, LockHolder
+from envctl.state.s3 import S3Backend
 
 REPO = Path(__file__).resolve().parent.parent
 BUCKET = "acme-envctl-state"
@@ -46,9 +47,9 @@ def second_root(tmp_path: Path) -> S3Backend:
 HOLDER = """
 import sys, time
 from pathlib import Path
-from envctl.registry import StateConfig
-from envctl.remote_state import S3Backend
-from envctl.state import LockHolder
+from envctl.config.model import StateConfig
+from envctl.state.s3 import S3Backend
+from envctl.state.model import LockHolder
 cfg = StateConfig(backend="s3", bucket=sys.argv[1], prefix="envctl/", region="us-east-1",
                       lock_table=sys.argv[2], lock_ttl=float(sys.argv[3]))
 backend = S3Backend(Path(sys.argv[4]), cfg)
@@ -69,7 +70,7 @@ def start_holder(root: Path, ttl: float = 2.0) -> subprocess.Popen[str]:
 
 def test_backend_for_picks_s3_for_backend_s3(remote: S3Backend, tmp_path: Path) -> None:
     assert isinstance(backend_for(tmp_path, state_config()), S3Backend)
-    from envctl.registry import load_environment
+    from envctl.config.load import load_environment
     from tests.conftest import make_env
 
     make_env(tmp_path, "test", f"""
@@ -237,8 +238,8 @@ def test_break_lock_frees_a_live_lock(remote: S3Backend, tmp_path: Path) -> None
 WRITER = """
 import sys
 from pathlib import Path
-from envctl.registry import StateConfig
-from envctl.remote_state import S3Backend
+from envctl.config.model import StateConfig
+from envctl.state.s3 import S3Backend
 cfg = StateConfig(backend="s3", bucket=sys.argv[1], prefix="envctl/", region="us-east-1",
                       lock_table=sys.argv[2], lock_ttl=2.0)
 backend = S3Backend(Path("."), cfg)
@@ -325,7 +326,7 @@ def test_init_refuses_a_table_with_another_key(aws: str, tmp_path: Path) -> None
 
 
 def make_local_history(root: Path) -> EnvState:
-    from envctl.state import LocalBackend
+    from envctl.state.local import LocalBackend
 
     local = LocalBackend(root)
     state = local.load("test")
@@ -344,8 +345,8 @@ def make_local_history(root: Path) -> EnvState:
 
 
 def test_migrate_moves_local_state_and_history_into_s3(remote: S3Backend, tmp_path: Path) -> None:
-    from envctl.state import LocalBackend
-    from envctl.state_admin import migrate_to_remote
+    from envctl.state.admin import migrate_to_remote
+    from envctl.state.local import LocalBackend
 
     root = tmp_path / "a"
     before = make_local_history(root)
@@ -365,7 +366,7 @@ def test_migrate_moves_local_state_and_history_into_s3(remote: S3Backend, tmp_pa
 
 def test_migrate_refuses_to_replace_remote_state_unless_forced(remote: S3Backend, tmp_path: Path) -> None:
     from envctl.errors import RefusedError, UsageError
-    from envctl.state_admin import migrate_to_remote
+    from envctl.state.admin import migrate_to_remote
 
     theirs = second_root(tmp_path)
     existing = theirs.load("test")

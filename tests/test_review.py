@@ -114,8 +114,8 @@ def test_approved_on_another_machine_says_there_is_no_copy_to_diff(tmp_path: Pat
 
 
 def test_review_off_runs_without_a_lock(tmp_path: Path) -> None:
-    from envctl.registry import load_environment
-    from envctl.review import check_review
+    from envctl.config.load import load_environment
+    from envctl.safety.review import check_review
 
     env_dir = reviewed_env(tmp_path, tmp_path / "ran")
     env_file = env_dir / "env.yaml"

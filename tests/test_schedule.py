@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from envctl import cronexpr
+from envctl.schedule import cron as cronexpr
 from tests.conftest import make_env, run_cli, write_script
 
 SCHEDULE = """
@@ -119,8 +119,8 @@ def test_the_installed_line_runs_under_sh(tmp_path: Path) -> None:
     """The sleep line, run by /bin/sh as cron would, calls envctl with the arguments and logs to the file."""
     root = project(tmp_path)
     fake = write_script(tmp_path / "fake-envctl", f'echo "args: $*" > {tmp_path / "called"}\necho "did it"\n')
-    from envctl.registry import load_environment
-    from envctl.schedule import crontab_lines
+    from envctl.config.load import load_environment
+    from envctl.schedule.crontab import crontab_lines
 
     lines = crontab_lines(load_environment(root, "test"), root, [str(fake)], path="/usr/bin:/bin")
     sleep = next(line for line in lines if line.startswith("0 19 * * 1-5 "))

@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
-from envctl.aws.sleep import SleepOutcome, check_asleep, sleep_builtins, wake_builtins
+from envctl.sleep.builtins import SleepOutcome, check_asleep, sleep_builtins, wake_builtins
 
 pytestmark = pytest.mark.sandbox
 
@@ -273,8 +273,8 @@ PRICES = {("ec2", "t3.medium"): 0.0416, ("ec2", "m5.large"): 0.096, ("ec2", "t3.
 
 
 def test_savings_price_what_sleep_switches_off_awake_or_asleep(estate: Estate) -> None:
-    from envctl.registry import ScheduleConfig
-    from envctl.sleep_cost import sleep_savings
+    from envctl.config.model import ScheduleConfig
+    from envctl.sleep.savings import sleep_savings
 
     schedule = ScheduleConfig(timezone="Europe/Amsterdam", sleep="0 19 * * 1-5", wake="0 8 * * 1-5")
 

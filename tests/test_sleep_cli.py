@@ -13,9 +13,10 @@ from typing import Any
 import boto3
 import pytest
 
-from envctl.reap import due_for_reap
-from envctl.registry import load_environment
-from envctl.state import LocalBackend, LockHolder
+from envctl.config.load import load_environment
+from envctl.schedule.reap import due_for_reap
+from envctl.state.local import LocalBackend
+from envctl.state.model import LockHolder
 from tests.conftest import make_env, run_cli
 
 pytestmark = pytest.mark.sandbox
@@ -206,7 +207,7 @@ def test_due_for_reap_counts_from_up_since(tmp_path: Path) -> None:
 
 
 def test_sleep_status_names_a_database_that_started_by_itself(aws: str, tmp_path: Path) -> None:
-    from envctl.sleepwake import sleep_status
+    from envctl.sleep.orchestrate import sleep_status
 
     root = project(tmp_path, schedule='schedule: {timezone: UTC, sleep: "0 20 * * *", wake: "0 8 * * *"}\n')
     boto3.client("rds", region_name="us-east-1").create_db_instance(

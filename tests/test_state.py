@@ -8,7 +8,8 @@ import json
 import pytest
 
 from envctl.errors import StateError
-from envctl.state import ComponentState, EnvState, LocalBackend
+from envctl.state.local import LocalBackend
+from envctl.state.model import ComponentState, EnvState
 
 
 def test_every_field_is_saved_and_loaded(tmp_path):

@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from envctl import timeline
-from envctl.state import LocalBackend
+from envctl.state.local import LocalBackend
+from envctl.timeline import analysis as timeline
+from envctl.timeline import svg as picture
 from tests.conftest import REPO, run_cli
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
@@ -117,7 +118,7 @@ def test_a_failed_step_ends_the_path_and_blocked_components_have_no_bar() -> Non
     assert data["critical_path"] == ["network", "cluster"]
     assert data["not_run"] == [{"component": "app", "why": None}]
     assert [s["result"] for s in data["steps"]] == ["ok", "ok", "failed"]
-    assert "app" not in {b.get("data-component") for b in bars(svg_root(timeline.render_svg(run)))}
+    assert "app" not in {b.get("data-component") for b in bars(svg_root(picture.render_svg(run)))}
 
 
 def test_a_step_queued_for_a_free_slot_still_follows_its_dependency() -> None:
@@ -146,7 +147,7 @@ def test_no_steps_at_all() -> None:
     assert timeline.critical_path(run) == []
     data = timeline.to_json(run)
     assert data["steps"] == [] and data["not_run"] == [{"component": "a", "why": None}]
-    assert "no step ran" in timeline.render_svg(run)
+    assert "no step ran" in picture.render_svg(run)
     assert timeline.summary_line(run) == "critical path: none (no step ran)"
 
 
@@ -191,7 +192,7 @@ def test_summary_line_names_the_chain_and_its_length() -> None:
 # ---------------------------------------------------------------- the picture
 
 
-@pytest.mark.parametrize("render", [timeline.render_svg, timeline.render_html], ids=["svg", "html"])
+@pytest.mark.parametrize("render", [picture.render_svg, picture.render_html], ids=["svg", "html"])
 def test_picture_has_every_component_bars_in_start_order_and_the_critical_path_marked(render: Any) -> None:
     run = diamond_up()
     root = svg_root(render(run))
@@ -218,12 +219,12 @@ def test_bars_are_coloured_by_result() -> None:
                    [("a", "install", 0, 1), ("b", "install", 0, 2, "failed"),
                     ("c", "install", 0, 3, "timeout"), ("d", "install", 0, 4, "interrupted")],
                    result="interrupted")
-    fills = {b.get("data-component"): b.get("fill") for b in bars(svg_root(timeline.render_svg(run)))}
+    fills = {b.get("data-component"): b.get("fill") for b in bars(svg_root(picture.render_svg(run)))}
     assert len(set(fills.values())) == 4
 
 
 def test_idle_parallel_slots_are_drawn() -> None:
-    root = svg_root(timeline.render_svg(diamond_up(parallel=4)))
+    root = svg_root(picture.render_svg(diamond_up(parallel=4)))
     idle = [r for r in root.iter(f"{SVG_NS}rect") if r.get("class") == "idle"]
     busy = [r for r in root.iter(f"{SVG_NS}rect") if r.get("class") == "slot"]
     assert len(idle) == 4  # one strip per slot of --parallel 4, two of them never used
@@ -231,7 +232,7 @@ def test_idle_parallel_slots_are_drawn() -> None:
     assert "of 4 busy" in "".join(root.itertext())
 
 
-@pytest.mark.parametrize("render", [timeline.render_svg, timeline.render_html], ids=["svg", "html"])
+@pytest.mark.parametrize("render", [picture.render_svg, picture.render_html], ids=["svg", "html"])
 def test_picture_is_self_contained(render: Any) -> None:
     text = render(diamond_down())
     assert re.findall(r"https?://[^\s\"'<>)]+", text) == ["http://www.w3.org/2000/svg"]
@@ -243,7 +244,7 @@ def test_picture_is_self_contained(render: Any) -> None:
 def test_every_name_is_escaped() -> None:
     nasty = '<b onclick="x">&\'</b>'
     run = make_run("up", {nasty: []}, [(nasty, "install", 0, 1)], env="<env>", run_id="run&<1>")
-    for text in (timeline.render_svg(run), timeline.render_html(run)):
+    for text in (picture.render_svg(run), picture.render_html(run)):
         assert "<b onclick" not in text and "<env>" not in text and "run&<" not in text
         root = svg_root(text)
         assert [b.get("data-component") for b in bars(root)] == [nasty]
@@ -339,7 +340,7 @@ def test_no_runs_yet_exit_2(root: Path) -> None:
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed")
 def test_headless_chromium_renders_the_page_without_errors(tmp_path: Path) -> None:
     page = tmp_path / "timeline.html"
-    page.write_text(timeline.render_html(diamond_up(parallel=4)))
+    page.write_text(picture.render_html(diamond_up(parallel=4)))
     png = tmp_path / "timeline.png"
     done = subprocess.run([str(REPO / "scripts" / "screenshot-timeline.sh"), str(page), str(png)],
                           capture_output=True, text=True, timeout=120)

@@ -160,7 +160,7 @@ def test_spend_says_plainly_when_there_is_no_data_and_shows_it_when_there_is(tmp
 
     import datetime as dt
 
-    from envctl import verify
+    from envctl.teardown import verify
 
     body = {"results": [{"ResultsByTime": [
         {"TimePeriod": {"Start": "2026-11-01", "End": "2026-11-02"},
@@ -178,7 +178,8 @@ def test_spend_says_plainly_when_there_is_no_data_and_shows_it_when_there_is(tmp
 def test_no_env_and_several_with_state_names_them(tmp_path, aws):
     project(tmp_path, "alpha")
     project(tmp_path, "beta")
-    from envctl.state import EnvState, LocalBackend
+    from envctl.state.local import LocalBackend
+    from envctl.state.model import EnvState
 
     for name in ("alpha", "beta"):
         LocalBackend(tmp_path).save(EnvState(env=name))
@@ -244,8 +245,8 @@ def test_verify_refuses_to_call_the_wrong_account_clean(tmp_path, aws):
 
 
 def test_cluster_and_db_names_come_from_outputs_and_vars(tmp_path):
-    from envctl.registry import load_environment
-    from envctl.verify import targets_from
+    from envctl.config.load import load_environment
+    from envctl.teardown.verify import targets_from
 
     make_env(tmp_path, "test", """
     name: test

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from envctl.errors import AccountMismatchError, RefusedError
 
 if TYPE_CHECKING:
-    from envctl.registry import Environment
+    from envctl.config.model import Environment
 
 #: ``client_factory(service, region) -> boto3 client``, as ``envctl.aws.session.client_factory_for`` builds.
 ClientFactory = Callable[[str, str], Any]

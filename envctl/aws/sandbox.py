@@ -34,10 +34,9 @@ from typing import Any
 import envctl
 from envctl.aws.sandbox_server import INFO_PATH
 from envctl.aws.shim import endpoint_env
-from envctl.aws.shim import prepend_path as prepend_path  # re-exported: the engine calls sandbox.*
-from envctl.aws.shim import shim_dir as shim_dir
+from envctl.config.durations import now_iso
+from envctl.config.paths import atomic_write_json, read_json, state_dir
 from envctl.errors import SandboxError
-from envctl.state import atomic_write_json, now_iso, read_json, state_dir
 
 PORT_ENV = "ENVCTL_SANDBOX_PORT"
 # Away from moto's own 5000 (macOS AirPlay) and LocalStack's 4566, so neither is adopted or hit by mistake.

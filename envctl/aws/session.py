@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from envctl.inventory.model import ClientFactory
-from envctl.registry import Environment
+from envctl.config.model import Environment
 
 _SANDBOX_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+ClientFactory = Callable[[str, str], Any]
+"""(service, region) -> a boto3 client."""
 
 
 def sandbox_endpoint(root: Path) -> str:

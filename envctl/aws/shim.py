@@ -13,7 +13,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from envctl.state import atomic_write_text, state_dir
+from envctl.config.paths import atomic_write_text, state_dir
 
 # Variables that would send a script's AWS calls somewhere else, or to a real account's credentials.
 DROPPED_VARS = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from envctl.registry import Environment
+from envctl.config.model import Environment
 
 
 @dataclass(frozen=True)
@@ -18,7 +18,7 @@ class AwsContext:
 
 def prepare(env: Environment, root: Path) -> AwsContext:
     """Start (or adopt) the sandbox for a sandbox environment; for an account, its profile and endpoint."""
-    from envctl.aws import sandbox
+    from envctl.aws import sandbox, shim
 
     if env.aws.target == "sandbox":
         from envctl.aws.guard import check_sandbox_script_env
@@ -32,5 +32,5 @@ def prepare(env: Environment, root: Path) -> AwsContext:
         base["AWS_PROFILE"] = env.aws.profile
     if env.aws.endpoint_url:
         base["AWS_ENDPOINT_URL"] = env.aws.endpoint_url
-        base["PATH"] = sandbox.prepend_path(sandbox.shim_dir(root), base.get("PATH", ""))
+        base["PATH"] = shim.prepend_path(shim.shim_dir(root), base.get("PATH", ""))
     return AwsContext(base, env.aws.endpoint_url, None)

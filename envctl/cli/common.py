@@ -19,7 +19,7 @@ class CliContext:
     debug: bool
 
     def root(self) -> Path:
-        from envctl.registry import find_root
+        from envctl.config.paths import find_root
 
         return find_root(override=self.root_option)
 

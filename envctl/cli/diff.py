@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from envctl.cli.common import cli_context
-from envctl.durations import format_duration
+from envctl.config.durations import format_duration
 
 if TYPE_CHECKING:
-    from envctl.diff import ComponentDiff, EnvDiff, MappingDiff
+    from envctl.authoring.diff import ComponentDiff, EnvDiff, MappingDiff
 
 
 def register(app: typer.Typer) -> None:
@@ -26,10 +26,10 @@ def register(app: typer.Typer) -> None:
         """Compare two environments: components, dependencies, vars, tags, settings and scripts.
 
         Scripts by sha256, with a unified diff of those that differ. Exits 0 whether or not they differ."""
-        from envctl.registry import load_environment
+        from envctl.config.load import load_environment
 
         root = cli_context(ctx).root()
-        from envctl.diff import diff_environments
+        from envctl.authoring.diff import diff_environments
 
         result = diff_environments(load_environment(root, env1), load_environment(root, env2))
         if as_json:

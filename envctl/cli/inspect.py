@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
     def list_(ctx: typer.Context,
               as_json: bool = typer.Option(False, "--json", help="Print JSON: [{name, state}, ...].")) -> None:
         """The environments under environments/ with their state."""
-        from envctl import status
+        from envctl.run import status
 
         rows = status.list_environments(cli_context(ctx).root())
         if as_json:
@@ -46,8 +46,8 @@ def register(app: typer.Typer) -> None:
                                              "depend on; down: and what depends on them)."),
              as_json: bool = typer.Option(False, "--json", help="Print the contract's JSON.")) -> None:
         """The order `up` (or `down`) would run, without running anything."""
-        from envctl import graph
-        from envctl.registry import load_environment
+        from envctl.config import graph
+        from envctl.config.load import load_environment
 
         environment = load_environment(cli_context(ctx).root(), env)
         deps = environment.depends_on()
@@ -71,8 +71,8 @@ def register(app: typer.Typer) -> None:
                fmt: GraphFormat = typer.Option(GraphFormat.text, "--format", help="text, mermaid or dot.")
                ) -> None:
         """The dependency graph (mermaid renders on GitHub; dot for Graphviz)."""
-        from envctl import graph
-        from envctl.registry import load_environment
+        from envctl.config import graph
+        from envctl.config.load import load_environment
 
         deps = load_environment(cli_context(ctx).root(), env).depends_on()
         out = {"text": graph.to_text, "mermaid": graph.to_mermaid, "dot": graph.to_dot}[fmt.value](deps)

@@ -18,8 +18,9 @@ def register(app: typer.Typer) -> None:
                                         help="Add shellcheck's findings (as warnings) when it is installed."),
     ) -> None:
         """Check the script-pair contract: errors exit 2 (and block up/down/update), warnings alone exit 0."""
-        from envctl import lint as core
-        from envctl.registry import list_environment_names
+        from envctl.config.load import list_environment_names
+        from envctl.safety import lint as core
+        from envctl.safety.lint_rules import SHELLCHECK_MISSING, shellcheck_available
 
         root = cli_context(ctx).root()
         names = [env] if env else list_environment_names(root)
@@ -29,8 +30,8 @@ def register(app: typer.Typer) -> None:
         findings = list(dict.fromkeys(findings))  # environments may share scripts: say each problem once
         for finding in findings:
             typer.echo(finding.render(root))
-        if shellcheck and not core.shellcheck_available():
-            typer.echo(f"info: {core.SHELLCHECK_MISSING}")
+        if shellcheck and not shellcheck_available():
+            typer.echo(f"info: {SHELLCHECK_MISSING}")
         n_errors = len(core.errors(findings))
         n_warnings = len(findings) - n_errors
         where = f"environment '{env}'" if env else f"{len(names)} environment(s)"

@@ -19,7 +19,7 @@ def register(app: typer.Typer) -> None:
                                              "the template.", show_default=False),
     ) -> None:
         """Scaffold install-COMPONENT.sh and delete-COMPONENT.sh and register COMPONENT in env.yaml."""
-        from envctl.scaffold import new_component
+        from envctl.authoring.scaffold import new_component
 
         root = cli_context(ctx).root()
         made = new_component(root, env, component, depends_on=depends_on, copy_from=copy_from)

@@ -11,8 +11,8 @@ from typing import Any
 import typer
 from rich.markup import escape
 
-from envctl.durations import format_duration
-from envctl.engine import RunResult, StepOutcome
+from envctl.config.durations import format_duration
+from envctl.run.results import RunResult, StepOutcome
 
 _MARK = {"ok": "done", "failed": "FAILED", "timeout": "TIMED OUT", "interrupted": "interrupted",
          "blocked": "blocked", "skipped": "skipped", "not_started": "not started"}
@@ -134,9 +134,7 @@ def summary(result: RunResult) -> str:
             lines.append(f"  {_MARK[step.result]}: {step.component}: {step.detail}")
         elif step.result == "skipped" and "changed" in step.detail:
             lines.append(f"  skipped: {step.component}: {step.detail}")
-    if len(result.critical_path) > 1:
-        lines.append(f"  critical path ({format_duration(result.critical_path_s)}): "
-                     + " -> ".join(result.critical_path))
+    lines.extend(_critical_path_line(result))
     for comp, left in result.leaks.items():
         lines.append(f"  {comp}: its delete left {len(left)} resource(s) behind:")
         lines.extend(f"    - {item}" for item in left)
@@ -144,3 +142,17 @@ def summary(result: RunResult) -> str:
         lines.append("  interrupted: nothing new was started; what finished is recorded. Run the command again "
                      "to resume.")
     return "\n".join(lines)
+
+
+def _critical_path_line(result: RunResult) -> list[str]:
+    """The run's critical path, from the timeline's analysis of its record (one definition, shared with the
+    picture)."""
+    if not result.record or not result.steps:
+        return []
+    from envctl.timeline.analysis import analyse
+
+    line = analyse(dict(result.record))
+    path = [bar.component for bar in line.critical_bars]
+    if len(path) < 2:
+        return []
+    return [f"  critical path ({format_duration(line.critical_path_s)}): " + " -> ".join(path)]

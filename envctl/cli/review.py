@@ -19,8 +19,8 @@ def register(app: typer.Typer) -> None:
 
         With `review: required` in env.yaml, up/down/update/sleep/wake refuse to run anything not approved.
         """
-        from envctl import review as core
-        from envctl.registry import load_environment
+        from envctl.config.load import load_environment
+        from envctl.safety import review as core
 
         root = cli_context(ctx).root()
         environment = load_environment(root, env)

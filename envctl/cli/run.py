@@ -27,7 +27,7 @@ def register(app: typer.Typer) -> None:
            force: bool = typer.Option(False, "--force", help="Re-run installs of components already up."),
            wait_lock: str | None = WAIT_LOCK) -> None:
         """Bring ENV up in dependency order, independent components in parallel. Resumes: what is up is skipped."""
-        from envctl import engine, lifecycle
+        from envctl.run import engine, lifecycle
 
         root = cli_context(ctx).root()
         opts = engine.RunOptions(only=only, parallel=parallel, fail_fast=fail_fast, force=force,
@@ -45,8 +45,9 @@ def register(app: typer.Typer) -> None:
                                             "delete and the final verify."),
              wait_lock: str | None = WAIT_LOCK) -> None:
         """Tear ENV down in reverse dependency order, then verify nothing is left ($0 after teardown)."""
-        from envctl import engine, lifecycle, status
         from envctl.errors import RefusedError
+        from envctl.run import engine, lifecycle, status
+        from envctl.teardown import leaks
 
         root = cli_context(ctx).root()
         name = status.pick_environment(root, env)
@@ -60,7 +61,7 @@ def register(app: typer.Typer) -> None:
                 render.line("nothing was deleted")
                 raise typer.Exit(int(RefusedError.exit_code))
         opts = engine.RunOptions(only=only, parallel=parallel, verify=not no_verify, wait_lock=_wait(wait_lock))
-        _finish(lambda rep: lifecycle.run(root, name, "down", opts, reporter=rep))
+        _finish(lambda rep: leaks.down(root, name, opts, reporter=rep))
 
     @app.command()
     def update(ctx: typer.Context,
@@ -69,7 +70,7 @@ def register(app: typer.Typer) -> None:
                parallel: int = PARALLEL,
                wait_lock: str | None = WAIT_LOCK) -> None:
         """Run the update-*.sh scripts (in-place changes) of components that are up, in dependency order."""
-        from envctl import engine, lifecycle
+        from envctl.run import engine, lifecycle
 
         opts = engine.RunOptions(only=only, parallel=parallel, wait_lock=_wait(wait_lock))
         root = cli_context(ctx).root()
@@ -82,10 +83,10 @@ def register(app: typer.Typer) -> None:
                 no_cost: bool = typer.Option(False, "--no-cost", help="Do not ask AWS what the environment "
                                              "costs now (no AWS call at all).")) -> None:
         """Per component: state, since when, outputs, whether its scripts changed; what it costs per hour now."""
-        from envctl import lifecycle
+        from envctl.sleep.status import status
 
         root = cli_context(ctx).root()
-        reports = lifecycle.status(root, env, with_cost=not no_cost)
+        reports = status(root, env, with_cost=not no_cost)
         if as_json:
             render.emit_json(reports[0].to_json() if env or len(reports) == 1 else [r.to_json() for r in reports])
             return
@@ -99,9 +100,9 @@ def register(app: typer.Typer) -> None:
                 limit: int = typer.Option(20, "--limit", help="Show at most this many runs (text only).")
                 ) -> None:
         """The audit trail: every run, who, when, which scripts (sha256), exit codes, durations."""
-        from envctl import lifecycle
+        from envctl.state.history import history as runs_of
 
-        runs = lifecycle.history(cli_context(ctx).root(), env)
+        runs = runs_of(cli_context(ctx).root(), env)
         if as_json:
             render.emit_json(runs)
             return
@@ -120,7 +121,7 @@ def register(app: typer.Typer) -> None:
 def _wait(text: str | None) -> float:
     if not text:
         return 0.0
-    from envctl.durations import parse_duration
+    from envctl.config.durations import parse_duration
     from envctl.errors import UsageError
 
     try:
@@ -147,7 +148,7 @@ def _finish(start: Callable[[Any], Any]) -> None:
 
 
 def _render_status(report: Any) -> None:
-    from envctl.durations import format_duration
+    from envctl.config.durations import format_duration
 
     render.line(f"{report.env}: {report.state}" + (f" (up since {report.up_since[:19]})" if report.up_since
                                                    else ""))

@@ -13,7 +13,7 @@ from envctl.cli import render
 from envctl.cli.common import cli_context
 
 if TYPE_CHECKING:
-    from envctl.registry import Environment
+    from envctl.config.model import Environment
 
 
 def register(app: typer.Typer) -> None:
@@ -34,9 +34,9 @@ def register(app: typer.Typer) -> None:
                                                      "envctl-schedule).", show_default=False),
                  ) -> None:
         """Schedule sleep, wake and reap for ENV from its schedule: block (crontab or GitHub Actions)."""
-        from envctl import schedule as core
+        from envctl.config.load import load_environment
         from envctl.errors import UsageError
-        from envctl.registry import load_environment
+        from envctl.schedule import crontab as core
 
         if sum([print_, install, remove, github]) > 1:
             raise UsageError("choose one of --print, --install, --remove and --github")
@@ -69,7 +69,7 @@ def _envctl_command() -> list[str]:
 
 
 def _github(environment: Environment, root: Path, out: Path | None, role_arn: str | None) -> None:
-    from envctl.schedule_github import github_workflow
+    from envctl.schedule.github import github_workflow
 
     install = None
     pyproject = root / "pyproject.toml"

@@ -20,7 +20,8 @@ def register(app: typer.Typer) -> None:
                wait_lock: str | None = WAIT_LOCK) -> None:
         """Put ENV to sleep: sleep-*.sh in reverse order, then nodegroups and autoscaling groups to zero and
         RDS and EC2 instances stopped, the sizes remembered (in the state and as tags) for wake."""
-        from envctl import engine, sleepwake, status
+        from envctl.run import engine, status
+        from envctl.sleep import orchestrate as sleepwake
 
         root = cli_context(ctx).root()
         name = status.pick_environment(root, env, wanted=("up", "partial"), what="up")
@@ -33,7 +34,8 @@ def register(app: typer.Typer) -> None:
              parallel: int = PARALLEL,
              wait_lock: str | None = WAIT_LOCK) -> None:
         """Wake ENV: restore the remembered sizes and start what sleep stopped, then wake-*.sh in order."""
-        from envctl import engine, sleepwake, status
+        from envctl.run import engine, status
+        from envctl.sleep import orchestrate as sleepwake
 
         root = cli_context(ctx).root()
         name = status.pick_environment(root, env, wanted=("asleep", "partial"), what="asleep")
@@ -47,9 +49,9 @@ def register(app: typer.Typer) -> None:
              dry_run: bool = typer.Option(False, "--dry-run", help="Only list what is due; change nothing."),
              ) -> None:
         """Tear down every environment up longer than its schedule.down_after (run it every 15 minutes)."""
-        from envctl import reap as core
         from envctl.cli.progress import make_reporter
         from envctl.errors import RefusedError
+        from envctl.schedule import reap as core
 
         root = cli_context(ctx).root()
         names = env or []
@@ -97,7 +99,7 @@ def _finish(start: Any) -> None:
 
 def _render_reap(result: Any, dry_run: bool) -> None:
     from envctl.cli.progress import summary
-    from envctl.durations import format_duration
+    from envctl.config.durations import format_duration
 
     for problem in result.problems:
         render.warn(problem)

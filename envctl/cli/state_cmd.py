@@ -26,8 +26,8 @@ def register(app: typer.Typer) -> None:
         yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
     ) -> None:
         """Break an environment's run lock (after its holder died). Shows the holder and asks first."""
-        from envctl.registry import load_environment
-        from envctl.state import backend_for
+        from envctl.config.load import load_environment
+        from envctl.state.backends import backend_for
 
         root = cli_context(ctx).root()
         environment = load_environment(root, env)
@@ -61,7 +61,7 @@ def init(
     """Create the state bucket (versioned, encrypted, public access blocked, tagged) and the lock table.
 
     Safe to run again: what exists is kept and reported as existing."""
-    from envctl.state_admin import init_remote
+    from envctl.state.admin import init_remote
 
     environment, backend = _remote(ctx, env)
     result = init_remote(backend, environment.tags)
@@ -80,7 +80,7 @@ def migrate(
                                "the versioned bucket)."),
 ) -> None:
     """Move the local state and history of ENV into its S3 bucket; the local files are kept as *.migrated."""
-    from envctl.state_admin import migrate_to_remote
+    from envctl.state.admin import migrate_to_remote
 
     _environment, backend = _remote(ctx, env)
     result = migrate_to_remote(backend.root, env, backend, force=force)
@@ -92,9 +92,9 @@ def migrate(
 
 
 def _remote(ctx: typer.Context, env: str) -> tuple[Any, Any]:
-    from envctl.registry import load_environment
-    from envctl.remote_state import S3Backend
-    from envctl.state import backend_for
+    from envctl.config.load import load_environment
+    from envctl.state.backends import backend_for
+    from envctl.state.s3 import S3Backend
 
     root = cli_context(ctx).root()
     environment = load_environment(root, env)

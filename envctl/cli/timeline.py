@@ -18,9 +18,9 @@ _LATEST_SHOWN = 5
 
 def _runs(root: Path, env: str | None) -> list[dict[str, Any]]:
     """Every recorded run (of ``env`` only when given), newest last, from the backends that keep them."""
-    from envctl import lifecycle
+    from envctl.state.history import history
 
-    return lifecycle.history(root, env)
+    return history(root, env)
 
 
 def pick_run(runs: list[dict[str, Any]], run_id: str | None, env: str | None) -> dict[str, Any]:
@@ -44,13 +44,13 @@ def pick_run(runs: list[dict[str, Any]], run_id: str | None, env: str | None) ->
 
 
 def _default_out(root: Path, run: dict[str, Any]) -> Path:
-    from envctl import state
+    from envctl.config.paths import state_dir
 
     run_id = str(run["run_id"])
     if not _SAFE_RUN_ID.match(run_id) or ".." in run_id:
         raise StateError(f"run id {run_id!r} in the history is not a plain name; not writing a file for it",
                          hint="pass --out FILE")
-    return state.state_dir(root) / "runs" / run_id / "timeline.html"
+    return state_dir(root) / "runs" / run_id / "timeline.html"
 
 
 def _kind(out: Path) -> str:
@@ -61,9 +61,9 @@ def _kind(out: Path) -> str:
 
 
 def _render(run: dict[str, Any], kind: str) -> str:
-    from envctl import timeline
+    from envctl.timeline.svg import render_html, render_svg
 
-    return timeline.render_svg(run) if kind == "svg" else timeline.render_html(run)
+    return render_svg(run) if kind == "svg" else render_html(run)
 
 
 def register(app: typer.Typer) -> None:
@@ -81,17 +81,18 @@ def register(app: typer.Typer) -> None:
                                      "(writes a file only with --out)."),
     ) -> None:
         """A Gantt picture of a run (self-contained SVG or HTML), critical path marked."""
-        from envctl import state, timeline
+        from envctl.config.paths import atomic_write_text
+        from envctl.timeline import analysis as timeline
 
         root = cli_context(ctx).root()
         kind = _kind(out) if out is not None else "html"
         run = pick_run(_runs(root, env), run_id, env)
         if as_json:
             if out is not None:
-                state.atomic_write_text(out, _render(run, kind))
+                atomic_write_text(out, _render(run, kind))
             typer.echo(json.dumps(timeline.to_json(run), indent=2))
             return
         target = out if out is not None else _default_out(root, run)
-        state.atomic_write_text(target, _render(run, kind))
+        atomic_write_text(target, _render(run, kind))
         typer.echo(str(target))
         typer.echo(timeline.summary_line(run), err=True)

@@ -32,9 +32,9 @@ def register(app: typer.Typer) -> None:
             from envctl.errors import UsageError
 
             raise UsageError("--json and --markdown do not go together: choose one")
-        from envctl import verify as core
         from envctl.aws.session import client_factory_for
-        from envctl.registry import load_environment
+        from envctl.config.load import load_environment
+        from envctl.teardown import verify as core
 
         root = cli_context(ctx).root()
         environment = load_environment(root, core.pick_environment(root, env))
@@ -53,7 +53,7 @@ def register(app: typer.Typer) -> None:
 
 def _show(report: object, *, as_json: bool, markdown: bool) -> None:
     from envctl.cli import verify_render
-    from envctl.report import VerifyReport, to_json, to_markdown
+    from envctl.teardown.report import VerifyReport, to_json, to_markdown
 
     assert isinstance(report, VerifyReport)
     if as_json:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from envctl.report import NO_COMPONENT, VerifyReport, money
+from envctl.teardown.report import NO_COMPONENT, VerifyReport, money
 
 
 def text(report: VerifyReport, *, color: bool = False, width: int = 120) -> str:

@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-ClientFactory = Callable[[str, str], Any]
-"""(service, region) -> a boto3 client."""
+from envctl.aws.session import ClientFactory as ClientFactory  # the one definition; collectors take it
 
 ENV_TAG = "envctl:env"
 COMPONENT_TAG = "envctl:component"

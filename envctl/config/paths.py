@@ -1,0 +1,81 @@
+"""The project root and envctl's own folder in it, ``<root>/.envctl/``, and the files written there.
+
+Every file envctl keeps is written whole or not at all (temp file, fsync, ``os.replace``), so a ``kill -9`` at
+any moment leaves the previous version or the next one, never a torn one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from envctl.errors import RootNotFoundError, StateError
+
+
+def find_root(start: Path | None = None, override: str | None = None) -> Path:
+    """The project root: ``override`` (``--root`` / ``ENVCTL_ROOT``), else the nearest folder upward that holds
+    ``environments/``."""
+    if override:
+        root = Path(override).expanduser().resolve()
+        if not (root / "environments").is_dir():
+            raise RootNotFoundError(f"{root} has no environments/ folder",
+                                    hint="point --root (or ENVCTL_ROOT) at the folder that holds environments/")
+        return root
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "environments").is_dir():
+            return folder
+    raise RootNotFoundError(f"no environments/ folder in {here} or above it",
+                            hint="run envctl inside a project, or pass --root DIR (or set ENVCTL_ROOT)")
+
+
+def state_dir(root: Path) -> Path:
+    """``<root>/.envctl``, created with a ``.gitignore`` of ``*`` so it is never committed."""
+    path = root / ".envctl"
+    if not path.is_dir():
+        path.mkdir(parents=True, exist_ok=True)
+    ignore = path / ".gitignore"
+    if not ignore.exists():
+        atomic_write_text(ignore, "*\n")
+    return path
+
+
+def atomic_write_text(path: Path, text: str, *, mode: int | None = None) -> None:
+    """Write ``text`` to ``path`` whole or not at all."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_json(path: Path, data: Any, *, compact: bool = False) -> None:
+    """``compact``: json's C encoder (an indented dump runs the pure-Python one, 3-4 times slower)."""
+    text = json.dumps(data, separators=(",", ":")) if compact else json.dumps(data, indent=2)
+    atomic_write_text(path, text + "\n")
+
+
+def read_json(path: Path) -> Any:
+    """The JSON in ``path``, or None when there is no such file. An unreadable file is a StateError."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise StateError(f"{path}: not valid JSON ({err.msg} at line {err.lineno})",
+                         hint="move the file aside; envctl starts from no state") from None

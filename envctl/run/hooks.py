@@ -1,0 +1,38 @@
+"""The one seam where a command adds behaviour around a run, instead of callbacks bolted onto the engine.
+
+The engine calls a :class:`RunHooks` at three moments, always under the environment's lock:
+
+- ``before_first_step(state)``: after the state is loaded, before the first script starts (``wake`` restores
+  the built-ins' sizes here, so its scripts meet a running environment);
+- ``after_step(step)``: after each step that succeeded, from the worker thread that ran it (so it must be
+  thread-safe); what it returns is what the step left behind, kept on the run's result (``down`` lists what
+  still carries a deleted component's tags);
+- ``at_end(state)``: after the last step, unless the run was interrupted; what it returns is kept on the
+  result as its ``report`` (``down``: the final verify; ``sleep``: the built-ins after the scripts).
+
+Subclass it and override what you need; every default does nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from envctl.run.results import StepOutcome
+from envctl.state.model import EnvState
+
+
+class RunHooks:
+    def before_first_step(self, state: EnvState) -> None:
+        """Under the lock, before the first script."""
+
+    def after_step(self, step: StepOutcome) -> Sequence[str]:
+        """After a step that succeeded; returns lines naming what it left behind (none by default)."""
+        return ()
+
+    def at_end(self, state: EnvState) -> Any:
+        """After the last step of a run that was not interrupted; returns the run's report (none by default)."""
+        return None
+
+
+NO_HOOKS = RunHooks()

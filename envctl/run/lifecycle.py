@@ -1,0 +1,55 @@
+"""The core behind the commands that act on an environment: checks first, then the engine.
+
+Each function returns results for the CLI to render; none prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from envctl.config import graph
+from envctl.config.load import load_environment
+from envctl.config.model import Environment
+from envctl.run import engine
+from envctl.run.hooks import RunHooks
+from envctl.run.results import Reporter, RunOptions, RunResult
+
+
+def preflight(env: Environment, command: str) -> list[str]:
+    """Checks before anything mutates: returns warnings, raises a RefusedError when the run must not start."""
+    from envctl.run import preflight as checks
+
+    return checks.run(env, command)
+
+
+def prepare(root: Path, name: str, command: str, reporter: Reporter) -> tuple[Environment, Any]:
+    """Load the environment, run the checks before anything mutates, and make its AWS target ready."""
+    env = load_environment(root, name)
+    for text in preflight(env, command):
+        reporter.note(text)
+    from envctl.aws import target
+
+    return env, target.prepare(env, root)
+
+
+def run(root: Path, name: str, command: str, options: RunOptions, *, reporter: Reporter,
+        hooks: Callable[[Environment], RunHooks] | None = None) -> RunResult:
+    """``up``, ``down`` or ``update``; ``hooks`` makes what the command adds around the run (down: the leak
+    listing), given the loaded environment."""
+    env, aws = prepare(root, name, command, reporter)
+    kw: dict[str, Any] = {"reporter": reporter, "base_env": aws.script_env, "sandbox_id": aws.sandbox_id,
+                          "hooks": hooks(env) if hooks is not None else None}
+    if command == "up":
+        return engine.up(env, options, **kw)
+    if command == "down":
+        return engine.down(env, options, **kw)
+    if command == "update":
+        return engine.update(env, options, **kw)
+    raise ValueError(command)
+
+
+def down_plan(root: Path, name: str, only: Sequence[str]) -> list[str]:
+    env = load_environment(root, name)
+    return graph.down_order(env.depends_on(), only)

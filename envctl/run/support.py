@@ -1,0 +1,137 @@
+"""What a run needs around its scheduler: the environment's lock (waiting for it if asked), Ctrl-C and SIGTERM
+passed on to the scripts, the state saved on its own thread, and the project's git commit for the journal."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from envctl.run import runner
+from envctl.state.model import LockHolder, StateBackend
+
+
+class StateWriter:
+    """Saves the state after every batch of finished steps, on its own thread, so that serialising and syncing
+    the file never delays the start of the next component. Bursts coalesce into one write; ``close`` waits for
+    the last one and re-raises what a write raised."""
+
+    def __init__(self, save: Callable[[], None]) -> None:
+        self._save = save
+        self._cond = threading.Condition()
+        self._dirty = self._closing = False
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._loop, name="envctl-state-writer", daemon=True)
+        self._thread.start()
+
+    def mark(self) -> None:
+        with self._cond:
+            self._dirty = True
+            self._cond.notify()
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._dirty and not self._closing:
+                    self._cond.wait()
+                if not self._dirty:
+                    return
+                self._dirty = False
+            try:
+                self._save()
+            except BaseException as err:  # handed to the run's own thread by close()
+                self._error = err
+
+    def close(self) -> None:
+        with self._cond:
+            self._closing = True
+            self._cond.notify()
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
+@contextlib.contextmanager
+def acquire(backend: StateBackend, env: str, holder: LockHolder, wait: float,
+             reporter: Any) -> Iterator[list[str]]:
+    """The environment's lock; with ``wait`` > 0, wait up to that long for a running session to finish."""
+    from envctl.errors import LockedError
+
+    deadline = time.monotonic() + wait
+    announced = False
+    while True:
+        try:
+            cm = backend.lock(env, holder)
+            warnings = cm.__enter__()
+        except LockedError as err:
+            if time.monotonic() >= deadline:
+                raise
+            if not announced:
+                reporter.note(f"{err.message}; waiting up to {wait:.0f}s for it (--wait-lock)")
+                announced = True
+            time.sleep(min(2.0, max(0.05, deadline - time.monotonic())))
+            continue
+        break
+    try:
+        yield warnings
+    except BaseException as err:
+        if not cm.__exit__(type(err), err, err.__traceback__):
+            raise
+    else:
+        cm.__exit__(None, None, None)
+
+
+@contextlib.contextmanager
+def forward_signals(cancel: runner.Cancel, enabled: bool) -> Iterator[None]:
+    """Ctrl-C and SIGTERM: start nothing new and pass the signal on to the running scripts' groups."""
+    if not enabled or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def handler(signum: int, _frame: object) -> None:
+        cancel.trip(signum)
+
+    for sig in previous:
+        signal.signal(sig, handler)
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def git_commit(root: Path) -> str | None:
+    """The commit the project root is at, read from .git without running git."""
+    for folder in (root, *root.parents):
+        git = folder / ".git"
+        if git.is_file():  # a worktree: "gitdir: <path>"
+            text = git.read_text(encoding="utf-8").strip()
+            if text.startswith("gitdir:"):
+                git = (folder / text.split(":", 1)[1].strip()).resolve()
+        if not git.is_dir():
+            continue
+        try:
+            head = (git / "HEAD").read_text(encoding="utf-8").strip()
+            if not head.startswith("ref:"):
+                return head
+            ref = head.split(":", 1)[1].strip()
+            common = git
+            if (git / "commondir").is_file():
+                common = (git / (git / "commondir").read_text(encoding="utf-8").strip()).resolve()
+            for base in (git, common):
+                if (base / ref).is_file():
+                    return (base / ref).read_text(encoding="utf-8").strip()
+            packed = common / "packed-refs"
+            if packed.is_file():
+                for line in packed.read_text(encoding="utf-8").splitlines():
+                    if line.endswith(" " + ref):
+                        return line.split(" ", 1)[0]
+        except OSError:
+            return None
+        return None
+    return None

@@ -1,0 +1,182 @@
+"""What a leftover costs by existing: list prices from ``envctl/data/prices.json``, pure functions.
+
+An unknown price is ``None`` ("unknown"), never $0: a report must not call something free because envctl does
+not know its price. Free types (IAM, VPC plumbing, security groups...) are $0 and marked free.
+Monthly = hourly x 730, as AWS's own calculators do.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from envctl.inventory.model import GLOBAL, Resource
+
+PRICES_FILE = Path(__file__).parent.parent / "data" / "prices.json"
+HOURS_PER_MONTH = 730
+
+# Types that cost nothing by existing (their cost, if any, shows up on other resources).
+FREE_TYPES = {
+    "ec2:vpc", "ec2:subnet", "ec2:security-group", "ec2:route-table", "ec2:internet-gateway",
+    "ec2:egress-only-internet-gateway", "ec2:network-acl", "ec2:dhcp-options", "ec2:launch-template",
+    "ec2:key-pair", "ec2:placement-group", "elasticloadbalancing:targetgroup", "elasticloadbalancing:listener",
+    "elasticloadbalancing:listener-rule", "rds:subgrp", "rds:pg", "rds:og", "acm:certificate",
+    "cloudformation:stack",
+}
+_FREE_BASIS = {
+    "autoscaling:autoScalingGroup": "free (its instances are priced on their own)",
+    "eks:nodegroup": "free (its instances are priced on their own)",
+}
+_LB_KIND = {"app": "application", "net": "network", "gwy": "gateway"}
+
+
+@dataclass(frozen=True)
+class Price:
+    hourly_usd: float | None
+    monthly_usd: float | None
+    basis: str
+    free: bool = False
+
+    @property
+    def known(self) -> bool:
+        return self.hourly_usd is not None
+
+
+def unknown(basis: str) -> Price:
+    return Price(None, None, basis)
+
+
+def hourly(rate: float, basis: str) -> Price:
+    return Price(rate, rate * HOURS_PER_MONTH, basis)
+
+
+def monthly(rate: float, basis: str) -> Price:
+    return Price(rate / HOURS_PER_MONTH, rate, basis)
+
+
+FREE = Price(0.0, 0.0, "free", free=True)
+
+
+@dataclass(frozen=True)
+class PriceTable:
+    """The data file, parsed. ``region_table(r)`` follows ``same_as`` links; None for unknown regions."""
+
+    data: Mapping[str, Any]
+
+    @property
+    def source(self) -> str:
+        return str(self.data.get("source", ""))
+
+    @property
+    def date(self) -> str:
+        return str(self.data.get("date", ""))
+
+    def region_table(self, region: str) -> Mapping[str, Any] | None:
+        regions = self.data.get("regions") or {}
+        table = regions.get("us-east-1" if region == GLOBAL else region)
+        for _ in range(5):
+            if table is None or "same_as" not in table:
+                break
+            table = regions.get(table["same_as"])
+        return table
+
+
+def load_prices(path: Path | None = None) -> PriceTable:
+    if path is None:
+        return _default_table()
+    return PriceTable(json.loads(path.read_text()))
+
+
+@lru_cache(maxsize=1)
+def _default_table() -> PriceTable:
+    return PriceTable(json.loads(PRICES_FILE.read_text()))
+
+
+def price(resource: Resource, region: str | None = None, *, table: PriceTable | None = None) -> Price:
+    """What ``resource`` costs in ``region`` (default: its own) by existing, at list price."""
+    rtype = resource.type
+    if rtype in FREE_TYPES or rtype.startswith("iam:"):
+        return FREE
+    if rtype in _FREE_BASIS:
+        return Price(0.0, 0.0, _FREE_BASIS[rtype], free=True)
+    region = region or resource.region
+    prices = (table or load_prices()).region_table(region)
+    if prices is None:
+        return unknown(f"no price table for region {region}")
+    return _priced(resource, prices)
+
+
+def _priced(res: Resource, p: Mapping[str, Any]) -> Price:
+    rtype, attrs = res.type, res.attrs
+    hourly_table, monthly_table = p.get("hourly") or {}, p.get("monthly") or {}
+    if rtype in hourly_table:
+        return hourly(hourly_table[rtype], f"{rtype} ${hourly_table[rtype]}/h")
+    if rtype in monthly_table:
+        return monthly(monthly_table[rtype], f"${monthly_table[rtype]}/month")
+    if rtype == "ec2:elastic-ip" or (rtype == "ec2:network-interface" and attrs.get("public_ip")):
+        return _from(hourly_table, "public-ipv4", hourly, "public IPv4 ${}/h")
+    if rtype == "ec2:network-interface":
+        return FREE
+    if rtype.startswith("elasticloadbalancing:loadbalancer"):
+        kind = _LB_KIND.get(rtype.rpartition("/")[2], "classic")
+        return _from(hourly_table, f"elb:{kind}", hourly, kind + " load balancer ${}/h (+ LCU, public IPs)")
+    if rtype == "ec2:instance":
+        return _instance(attrs, p.get("ec2") or {})
+    if rtype == "rds:db":
+        return _rds(attrs, p)
+    return _storage(rtype, attrs, p.get("gb_month") or {})
+
+
+def _from(table: Mapping[str, float], key: str, kind: Any, basis: str) -> Price:
+    rate = table.get(key)
+    return unknown(f"no price for {key}") if rate is None else kind(rate, basis.replace("{}", str(rate)))
+
+
+def _instance(attrs: Mapping[str, Any], ec2: Mapping[str, float]) -> Price:
+    itype = str(attrs.get("instance_type"))
+    if attrs.get("state") in ("stopped", "stopping"):
+        return Price(0.0, 0.0, f"{itype} stopped (its volumes are priced on their own)")
+    if itype not in ec2:
+        return unknown(f"no price for instance type {itype}")
+    return hourly(ec2[itype], f"{itype} ${ec2[itype]}/h")
+
+
+def _rds(attrs: Mapping[str, Any], p: Mapping[str, Any]) -> Price:
+    engine, cls = str(attrs.get("engine", "")), attrs.get("db_class")
+    size = float(attrs.get("storage_gb") or 0)
+    storage_rate = (p.get("gb_month") or {}).get(f"rds-storage:{attrs.get('storage_type') or 'gp2'}")
+    if storage_rate is None:
+        return unknown(f"no price for RDS storage {attrs.get('storage_type')}")
+    storage_hourly = size * storage_rate / HOURS_PER_MONTH
+    if attrs.get("status") == "stopped":
+        return hourly(storage_hourly, f"stopped: {size:g} GB storage at ${storage_rate}/GB-month")
+    rate = ((p.get("rds") or {}).get(engine) or {}).get(cls)
+    if rate is None:
+        return unknown(f"no price for {engine} {cls}")
+    azs = 2 if attrs.get("multi_az") else 1
+    return hourly(rate * azs + storage_hourly,
+                  f"{engine} {cls} ${rate}/h{' x2 Multi-AZ' if azs == 2 else ''} + {size:g} GB storage")
+
+
+_STORAGE = {
+    "ec2:volume": (lambda a: f"ebs:{a.get('volume_type') or 'standard'}", "size_gb"),
+    "ec2:snapshot": (lambda a: f"ebs-snapshot:{a.get('storage_tier') or 'standard'}", "size_gb"),
+    "rds:snapshot": (lambda a: "rds-snapshot", "size_gb"),
+    "logs:log-group": (lambda a: "logs-storage", "stored_gb"),
+    "ecr:repository": (lambda a: "ecr-storage", "size_gb"),
+}
+
+
+def _storage(rtype: str, attrs: Mapping[str, Any], gb_month: Mapping[str, float]) -> Price:
+    if rtype not in _STORAGE:
+        return unknown(f"no price for {rtype}")
+    key_of, size_attr = _STORAGE[rtype]
+    key, size = key_of(attrs), attrs.get(size_attr)
+    rate = gb_month.get(key)
+    if rate is None or size is None:
+        return unknown(f"no price for {key}" if rate is None else f"{rtype} size unknown")
+    return monthly(float(size) * rate, f"{float(size):.3g} GB x ${rate}/GB-month ({key})")

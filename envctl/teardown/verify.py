@@ -1,0 +1,185 @@
+"""``envctl verify`` as a core call: what is left of an environment, whose it is, what it costs.
+
+Also what ``down`` (per-component leak check, final verify) and ``status`` (cost per hour now) call.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from envctl.config.load import list_environment_names
+from envctl.config.model import Environment
+from envctl.errors import AccountMismatchError, RefusedError, UsageError
+from envctl.inventory import collect
+from envctl.inventory.collectors import ACCOUNT_ACTIONS, SPEND_ACTIONS
+from envctl.inventory.model import ClientFactory
+from envctl.inventory.readonly import guard
+from envctl.teardown.pricing import PriceTable
+from envctl.teardown.report import VerifyReport, build_report
+
+DB_KEY_SUFFIXES = ("DB_INSTANCE_ID", "DB_INSTANCE_IDENTIFIER", "DB_IDENTIFIER")
+
+
+@dataclass(frozen=True)
+class Targets:
+    """What the environment created that AWS or Kubernetes hang untagged things on, with the owning component."""
+
+    clusters: Mapping[str, str | None] = field(default_factory=dict)
+    db_instances: Mapping[str, str | None] = field(default_factory=dict)
+
+
+def _is_cluster_key(key: str) -> bool:
+    return key == "CLUSTER" or key.endswith("CLUSTER_NAME")
+
+
+def targets_from(env: Environment, outputs: Mapping[str, Mapping[str, str]] | None = None) -> Targets:
+    """Cluster names and RDS instance ids from the components' outputs (``state.components[c].outputs``)
+    and vars, plus the environment's ``CLUSTER_NAME`` var (owned by the component naming it, else ``cluster``).
+
+    ``down`` clears a component's outputs when its delete succeeds and keeps them as ``deleted_outputs``;
+    :func:`state_outputs` merges both, so a cluster that is gone is still known by name.
+    """
+    clusters: dict[str, str | None] = {}
+    dbs: dict[str, str | None] = {}
+    for comp_name, comp in env.components.items():
+        merged = {**dict(comp.vars), **dict((outputs or {}).get(comp_name) or {})}
+        for key, value in merged.items():
+            if value and _is_cluster_key(key):
+                clusters.setdefault(value, comp_name)
+            if value and key.endswith(DB_KEY_SUFFIXES):
+                dbs.setdefault(value, comp_name)
+    name = env.vars.get("CLUSTER_NAME")
+    if name and name not in clusters:
+        clusters[name] = "cluster" if "cluster" in env.components else None
+    return Targets(clusters, dbs)
+
+
+def state_outputs(env: Environment) -> dict[str, dict[str, str]]:
+    from envctl.state.backends import backend_for
+
+    state = backend_for(env.root, env.state, env=env).load(env.name)
+    return {name: {**c.deleted_outputs, **c.outputs} for name, c in state.components.items()}
+
+
+def check_account(env: Environment, factory: ClientFactory) -> None:
+    """With ``target: account``: the credentials work and are for the environment's account. Verifying the
+    wrong account (or none) would call an environment clean that is not."""
+    if env.aws.target != "account":
+        return
+    sts = guard(factory("sts", env.region), ACCOUNT_ACTIONS)
+    try:
+        actual = sts.get_caller_identity()["Account"]
+    except Exception as err:  # no credentials, expired token, unreachable endpoint: all mean "cannot look"
+        raise RefusedError(f"cannot verify {env.name}: AWS did not answer ({err})",
+                           hint=f"check the credentials{' of profile ' + env.aws.profile if env.aws.profile else ''}"
+                           ) from None
+    if env.aws.account_id and actual != env.aws.account_id:
+        raise AccountMismatchError(f"{env.file}: aws.account_id is {env.aws.account_id}, but the credentials "
+                                   f"are for account {actual}", hint="use the profile of the right account")
+
+
+def verify_environment(env: Environment, root: Path, *, component: str | None = None,
+                       client_factory: ClientFactory | None = None, targets: Targets | None = None,
+                       prices: PriceTable | None = None, account_check: bool = True,
+                       max_workers: int = 16) -> VerifyReport:
+    """The cost verification report of ``env`` (narrowed to ``component`` when given)."""
+    if client_factory is None:
+        from envctl.aws.session import client_factory_for
+
+        client_factory = client_factory_for(env, root)
+    if account_check:
+        check_account(env, client_factory)
+    if targets is None:
+        targets = targets_from(env, state_outputs(env))
+    inventory = collect(env.name, regions=[env.region], clusters=targets.clusters,
+                        db_instances=targets.db_instances, client_factory=client_factory, component=component,
+                        max_workers=max_workers)
+    return build_report(env.name, inventory, prices)
+
+
+def sandbox_note(env: Environment, root: Path) -> str | None:
+    """Said before verifying a sandbox environment whose sandbox restarted: "clean" then means "wiped"."""
+    if env.aws.target != "sandbox":
+        return None
+    from envctl.aws import sandbox
+    from envctl.state.backends import backend_for
+
+    recorded = backend_for(root, env.state, env=env).load(env.name).sandbox_id
+    return sandbox.check_environment_alive(root, recorded, env=env.name)
+
+
+def pick_environment(root: Path, name: str | None) -> str:
+    """``name``, else the one environment with recorded state (or the only environment there is)."""
+    if name:
+        return name
+    names = list_environment_names(root)
+    if len(names) == 1:
+        return names[0]
+    from envctl.state.local import LocalBackend
+
+    backend = LocalBackend(root)
+    with_state = [n for n in names if backend.load(n).exists]
+    if len(with_state) == 1:
+        return with_state[0]
+    if not names:
+        raise UsageError(f"no environments in {root / 'environments'}")
+    listed = ", ".join(with_state or names)
+    raise UsageError(f"which environment? {'several have state' if with_state else 'none has state'}: {listed}",
+                     hint="name it: envctl verify ENV")
+
+
+# ---------------------------------------------------------------- actual spend (Cost Explorer)
+
+
+@dataclass(frozen=True)
+class Spend:
+    """Actual spend by the ``envctl:env`` tag. ``None`` amounts mean Cost Explorer had no data."""
+
+    env: str
+    month_to_date: float | None
+    yesterday: float | None
+    currency: str
+    note: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"month_to_date_usd": self.month_to_date, "yesterday_usd": self.yesterday,
+                "currency": self.currency, "note": self.note}
+
+    def markdown(self) -> str:
+        def show(v: float | None) -> str:
+            return "no data" if v is None else f"${v:,.2f}"
+
+        return (f"Actual spend (Cost Explorer, tag `envctl:env={self.env}`): month to date "
+                f"{show(self.month_to_date)}, yesterday {show(self.yesterday)}. {self.note}")
+
+
+def actual_spend(env_name: str, client_factory: ClientFactory, *, today: _dt.date | None = None) -> Spend:
+    """Month-to-date and yesterday's cost of everything tagged ``envctl:env=<env_name>``: one request ($0.01)."""
+    today = today or _dt.datetime.now(_dt.timezone.utc).date()
+    yesterday = today - _dt.timedelta(days=1)
+    start = min(today.replace(day=1), yesterday)
+    ce = guard(client_factory("ce", "us-east-1"), SPEND_ACTIONS)
+    answer = ce.get_cost_and_usage(
+        TimePeriod={"Start": start.isoformat(), "End": today.isoformat()}, Granularity="DAILY",
+        Metrics=["UnblendedCost"], Filter={"Tags": {"Key": "envctl:env", "Values": [env_name]}})
+    days = answer.get("ResultsByTime") or []
+    if not days:
+        return Spend(env_name, None, None, "USD",
+                     "Cost Explorer has no data for this tag: the tag envctl:env must be activated as a cost "
+                     "allocation tag (activation takes up to 24 h), and costs appear about a day late.")
+    mtd, yday, unit, estimated = 0.0, None, "USD", False
+    for day in days:
+        total = (day.get("Total") or {}).get("UnblendedCost") or {}
+        amount, unit = float(total.get("Amount") or 0), total.get("Unit") or unit
+        estimated = estimated or bool(day.get("Estimated"))
+        day_start = _dt.date.fromisoformat(day["TimePeriod"]["Start"])
+        if day_start >= today.replace(day=1):
+            mtd += amount
+        if day_start == yesterday:
+            yday = amount
+    note = "Costs lag about a day" + (" and recent days are estimates." if estimated else ".")
+    return Spend(env_name, mtd if today.day > 1 else 0.0, yday, unit, note)
