@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import stat
 import subprocess
@@ -76,6 +77,18 @@ def make_env(root: Path, name: str, env_yaml: str, components: dict[str, dict[st
         for filename, body in scripts.items():
             write_script(env_dir / comp / filename, body)
     return env_dir
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """``@pytest.mark.needs("shellcheck")``: skipped on a machine without the tool, but a failure in CI, which
+    must install it (.ci/run): a test that skips there hides what it exists to check."""
+    for marker in item.iter_markers("needs"):
+        for tool in marker.args:
+            if shutil.which(tool) is None:
+                message = f"{tool} is not installed"
+                if os.environ.get("CI"):
+                    pytest.fail(f"{message}, and CI must run this test: install it in .ci/run", pytrace=False)
+                pytest.skip(message)
 
 
 def _free_port() -> int:

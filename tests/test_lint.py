@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -118,7 +117,7 @@ def test_warnings_can_be_disabled_on_their_line_but_errors_cannot(tmp_path: Path
     assert rules(lint_script(path)) == {"pinned-latest"}
 
 
-@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed")
+@pytest.mark.needs("shellcheck")
 def test_shellcheck_findings_are_warnings(tmp_path: Path) -> None:
     fires = write(tmp_path, 'for f in $(ls); do echo $f; done\n', name="fires.sh")
     found = shellcheck([fires])
@@ -219,7 +218,7 @@ def test_lint_says_when_shellcheck_is_missing(tmp_path: Path) -> None:
     assert "info: shellcheck is not installed; its checks were skipped" in result.stdout
 
 
-@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed")
+@pytest.mark.needs("shellcheck")
 def test_lint_adds_shellcheck_warnings(tmp_path: Path) -> None:
     make_env(tmp_path, "test", ENV_YAML.format(name="test"), {
         "network": pair("network", **{"install-network.sh": "echo $1\n"}), "app": pair("app")})

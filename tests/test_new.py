@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import boto3
@@ -75,7 +74,7 @@ def test_the_generated_pair_passes_lint_without_errors_or_warnings(tmp_path: Pat
     assert "no problems" in result.stdout
 
 
-@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed")
+@pytest.mark.needs("shellcheck")
 def test_the_templates_are_shellcheck_clean(tmp_path: Path) -> None:
     from envctl.safety.lint_rules import shellcheck
 

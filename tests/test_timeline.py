@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -337,7 +336,7 @@ def test_no_runs_yet_exit_2(root: Path) -> None:
 # ---------------------------------------------------------------- in a real browser
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed")
+@pytest.mark.needs("chromium")
 def test_headless_chromium_renders_the_page_without_errors(tmp_path: Path) -> None:
     page = tmp_path / "timeline.html"
     page.write_text(picture.render_html(diamond_up(parallel=4)))
