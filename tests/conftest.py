@@ -133,7 +133,7 @@ def sandbox_endpoint(_session_sandbox_root: Path) -> str:
 def aws(sandbox_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A clean sandbox for this test (moto's own reset endpoint), with the process pointed at it."""
     req = urllib.request.Request(sandbox_endpoint + "/moto-api/reset", method="POST", data=b"")
-    urllib.request.urlopen(req, timeout=10).read()
+    urllib.request.urlopen(req, timeout=60).read()  # generous: a loaded machine must not fail a reset
     monkeypatch.setenv("AWS_ENDPOINT_URL", sandbox_endpoint)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
