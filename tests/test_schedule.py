@@ -30,8 +30,9 @@ S3_STATE = "state: {backend: s3, bucket: acme-envctl-state, lock_table: envctl-l
 def project(tmp_path: Path, *, schedule: str = SCHEDULE, name: str = "test", target: str = "sandbox",
             state: str = "", scripts: dict[str, str] | None = None) -> Path:
     aws = "{target: sandbox}" if target == "sandbox" else '{target: account, account_id: "123456789012"}'
+    scripts = scripts or {"install-network.sh": "echo up\n", "delete-network.sh": "echo down\n"}
     make_env(tmp_path, name, f"name: {name}\nregion: eu-west-1\naws: {aws}\n{state}components:\n  network: {{}}\n"
-             + schedule, {"network": scripts or {"install-network.sh": "echo up\n", "delete-network.sh": "echo down\n"}})
+             + schedule, {"network": scripts})
     return tmp_path
 
 
