@@ -16,8 +16,9 @@ def run(env: Environment, command: str, *, only: Sequence[str] = ()) -> list[str
     """Raise a RefusedError (exit 2, nothing run) on a violation; return warnings to show.
 
     A teardown (``down``, and ``reap`` through it) is checked only for what it runs: the delete scripts of
-    the components it tears down (``only`` and what depends on them) and the files they source. An install
-    script nobody has approved or fixed yet must not keep a costly environment up.
+    the components it tears down (``only`` and what depends on them) and the files they source (the review
+    gate adds env.yaml, which gives them their account and vars). An install script nobody has approved or
+    fixed yet must not keep a costly environment up.
     """
     from envctl.aws.guard import check_account
     from envctl.safety.lint import require_lint_clean
