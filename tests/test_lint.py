@@ -272,3 +272,20 @@ def test_down_is_not_held_back_by_an_error_in_a_script_it_does_not_run(tmp_path,
     down = run_cli("down", "demo", "--yes", "--no-verify", root=tmp_path)
     assert down.exit_code == 0, down.output
     assert "pinned-latest" in down.output and "not in a script this teardown runs" in down.output
+
+
+def test_down_checks_the_delete_scripts_it_runs_and_what_they_source(tmp_path, aws):
+    from tests.conftest import make_env, run_cli
+
+    env_dir = make_env(tmp_path, "demo", "name: demo\nregion: us-east-1\nvars: {IMAGE: 'nginx:latest'}\n"
+                       "components:\n  app: {}\n  db: {}\n",
+                       {"app": {"install-app.sh": "echo up\n", "delete-app.sh": '. "$(dirname "$0")/lib.sh"\n'},
+                        "db": {"install-db.sh": "echo up\n", "delete-db.sh": "echo deleted\n"}})
+    (env_dir / "app" / "lib.sh").write_text("helm uninstall app --version latest\n")
+    # env.yaml's :latest (only an install would use it) does not hold the teardown back; the library the
+    # delete of app sources does, and only for a teardown that runs that delete
+    refused = run_cli("down", "demo", "--yes", "--no-verify", root=tmp_path)
+    assert refused.exit_code == 2, refused.output
+    assert "lib.sh" in refused.stderr and "env.yaml" not in refused.stderr
+    only_db = run_cli("down", "demo", "--only", "db", "--yes", "--no-verify", root=tmp_path)
+    assert only_db.exit_code == 0, only_db.output

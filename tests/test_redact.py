@@ -138,3 +138,16 @@ def test_a_secret_printed_by_a_script_reaches_neither_its_log_nor_history(tmp_pa
         assert secret not in everything
         assert secret not in history.output
         assert secret not in result.output
+
+
+def test_outputs_are_masked_by_the_rules_of_the_log() -> None:
+    from envctl.run.redact import Redactor, mask_outputs
+
+    redactor = Redactor()
+    redactor.feed("::add-mask::hunter2-orders\n")
+    outputs = {"DSN": "postgres://app:hunter2-orders@db/orders", "DB_PASSWORD": "plain-but-named",
+               "KEY_ID": "AKIA1234567890ABCDEF", "VPC_ID": "vpc-0abc"}
+    masked = redactor.masked_keys(outputs)
+    assert masked == ["DB_PASSWORD", "DSN", "KEY_ID"]
+    assert mask_outputs(outputs, masked) == {"DSN": "***", "DB_PASSWORD": "***", "KEY_ID": "***",
+                                             "VPC_ID": "vpc-0abc"}

@@ -84,8 +84,6 @@ def test_changed_script_is_refused_with_a_diff_then_accepted_after_approve(tmp_p
     assert "--- a/environments/test/app/install-app.sh (approved)" in refused.stderr
     assert "+echo 'a change nobody read'" in refused.stderr
     assert not marker.exists()
-    # down is refused too: every mutating command runs only approved scripts
-    assert run_cli("down", "test", "--yes", "--no-verify", root=tmp_path).exit_code == 2
 
     approved = run_cli("approve", "test", root=tmp_path)
     assert "changed   environments/test/app/install-app.sh" in approved.stdout
@@ -145,3 +143,84 @@ def test_a_library_the_scripts_source_is_reviewed_too(tmp_path: Path) -> None:
     assert refused.exit_code == 2
     assert "changed: environments/lib/common.sh" in refused.stderr
     assert "+log() { aws ec2 delete-vpc --vpc-id vpc-1; }" in refused.stderr
+
+
+DELETES = """
+name: test
+region: us-east-1
+aws:
+  target: account
+  account_id: "123456789012"
+review: required
+schedule: {timezone: UTC, down_after: 12h}
+components:
+  network: {}
+  app:
+    depends_on: [network]
+"""
+
+
+def teardown_env(root: Path, marker: Path) -> Path:
+    """Each script appends its name to ``marker``: what ran, in order."""
+    return make_env(root, "test", DELETES, {
+        "network": {"install-network.sh": f"echo install-network >> {marker}\n",
+                    "delete-network.sh": f"echo delete-network >> {marker}\n"},
+        "app": {"install-app.sh": f"echo install-app >> {marker}\n",
+                "delete-app.sh": f"echo delete-app >> {marker}\n"},
+    })
+
+
+def _up_approved(tmp_path: Path) -> tuple[Path, Path]:
+    marker = tmp_path / "ran"
+    env_dir = teardown_env(tmp_path, marker)
+    assert run_cli("approve", "test", root=tmp_path).exit_code == 0
+    up = run_cli("up", "test", root=tmp_path)
+    assert up.exit_code == 0, up.output
+    marker.unlink()
+    return env_dir, marker
+
+
+@pytest.mark.sandbox
+def test_down_runs_although_an_install_script_changed(tmp_path: Path, aws: str) -> None:
+    env_dir, marker = _up_approved(tmp_path)
+    install = env_dir / "app" / "install-app.sh"
+    install.write_text(install.read_text() + "echo 'not reviewed yet'\n")
+    assert run_cli("up", "test", "--force", root=tmp_path).exit_code == 2  # installing it still needs review
+    down = run_cli("down", "test", "--yes", "--no-verify", root=tmp_path)
+    assert down.exit_code == 0, down.output
+    assert marker.read_text().split() == ["delete-app", "delete-network"]
+
+
+@pytest.mark.sandbox
+def test_down_refuses_a_changed_delete_script_and_says_what_to_approve(tmp_path: Path, aws: str) -> None:
+    env_dir, marker = _up_approved(tmp_path)
+    delete = env_dir / "network" / "delete-network.sh"
+    delete.write_text(delete.read_text() + "aws ec2 delete-vpc --vpc-id vpc-someone-elses\n")
+    install = env_dir / "app" / "install-app.sh"
+    install.write_text(install.read_text() + "echo 'not reviewed yet'\n")
+    down = run_cli("down", "test", "--yes", "--no-verify", root=tmp_path)
+    assert down.exit_code == 2, down.output
+    assert "1 file(s) this teardown runs are not approved" in down.stderr
+    assert "changed: environments/test/network/delete-network.sh" in down.stderr
+    assert "+aws ec2 delete-vpc --vpc-id vpc-someone-elses" in down.stderr
+    assert "envctl approve test" in down.stderr
+    assert "also approves 1 other changed file(s): environments/test/app/install-app.sh" in down.stderr
+    assert not marker.exists()
+    # a teardown that does not run it is not held back: down --only app deletes app alone
+    only_app = run_cli("down", "test", "--only", "app", "--yes", "--no-verify", root=tmp_path)
+    assert only_app.exit_code == 0, only_app.output
+    assert marker.read_text().split() == ["delete-app"]
+
+
+@pytest.mark.sandbox
+def test_reap_runs_although_an_install_script_changed(tmp_path: Path, aws: str) -> None:
+    env_dir, marker = _up_approved(tmp_path)
+    state_file = tmp_path / ".envctl" / "state" / "test.json"
+    state = json.loads(state_file.read_text())
+    state["up_since"] = "2026-01-05T08:00:00+00:00"  # up since long before its down_after of 12 h
+    state_file.write_text(json.dumps(state))
+    install = env_dir / "network" / "install-network.sh"
+    install.write_text(install.read_text() + "echo 'not reviewed yet'\n")
+    reap = run_cli("reap", "--yes", root=tmp_path)
+    assert reap.exit_code == 0, reap.output
+    assert marker.read_text().split() == ["delete-app", "delete-network"]

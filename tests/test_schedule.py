@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from envctl import DISTRIBUTION
 from envctl.schedule import cron as cronexpr
 from tests.conftest import make_env, run_cli, write_script
 
@@ -23,11 +24,24 @@ schedule:
 UNRELATED = ["MAILTO=ops@example.com", "# my own backup", "30 2 * * * /usr/local/bin/backup --all", ""]
 
 
-def project(tmp_path: Path, *, schedule: str = SCHEDULE, name: str = "test", target: str = "sandbox") -> Path:
+S3_STATE = "state: {backend: s3, bucket: acme-envctl-state, lock_table: envctl-locks}\n"
+
+
+def project(tmp_path: Path, *, schedule: str = SCHEDULE, name: str = "test", target: str = "sandbox",
+            state: str = "", scripts: dict[str, str] | None = None) -> Path:
     aws = "{target: sandbox}" if target == "sandbox" else '{target: account, account_id: "123456789012"}'
-    make_env(tmp_path, name, f"name: {name}\nregion: eu-west-1\naws: {aws}\ncomponents:\n  network: {{}}\n"
-             + schedule, {"network": {"install-network.sh": "echo up\n", "delete-network.sh": "echo down\n"}})
+    scripts = scripts or {"install-network.sh": "echo up\n", "delete-network.sh": "echo down\n"}
+    make_env(tmp_path, name, f"name: {name}\nregion: eu-west-1\naws: {aws}\n{state}components:\n  network: {{}}\n"
+             + schedule, {"network": scripts})
     return tmp_path
+
+
+def github_project(tmp_path: Path, **kw: str) -> Path:
+    """An environment a runner can schedule (an account, team state) in a checkout of envctl's own source."""
+    root = project(tmp_path, target="account", state=S3_STATE, **kw)
+    (root / "pyproject.toml").write_text(f'[project]\nname = "{DISTRIBUTION}"\nversion = "0.1.0"\n')
+    (root / ".git").mkdir()
+    return root
 
 
 @pytest.fixture
@@ -149,7 +163,7 @@ def test_flags_are_exclusive(tmp_path: Path) -> None:
 
 
 def test_github_workflow_parses_and_is_pinned(tmp_path: Path) -> None:
-    root = project(tmp_path, target="account")
+    root = github_project(tmp_path)
     out = tmp_path / ".github" / "workflows" / "envctl-test.yml"
     result = run_cli("schedule", "test", "--github", "--out", str(out), root=root)
     assert result.exit_code == 0, result.output
@@ -158,7 +172,8 @@ def test_github_workflow_parses_and_is_pinned(tmp_path: Path) -> None:
     on = data.get("on", data.get(True))  # YAML 1.1 reads a bare `on` as true
     crons = [entry["cron"] for entry in on["schedule"]]
     # Amsterdam is UTC+1 in winter and UTC+2 in summer: each local time once per offset
-    assert sorted(crons) == sorted(["0 18 * * 1-5", "0 17 * * 1-5", "0 7 * * 1-5", "0 6 * * 1-5"])
+    # (and reap every 15 minutes: the state is the team's, so the runner knows since when it is up)
+    assert sorted(crons) == sorted(["0 18 * * 1-5", "0 17 * * 1-5", "0 7 * * 1-5", "0 6 * * 1-5", "*/15 * * * *"])
     assert "workflow_dispatch" in on
     assert "# GitHub Actions runs schedule crons in UTC." in text
     assert data["permissions"] == {"id-token": "write", "contents": "read"}
@@ -181,7 +196,7 @@ def test_github_workflow_parses_and_is_pinned(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("month", "offset"), [(1, "+0100"), (7, "+0200")])
 def test_github_guard_lets_through_only_the_cron_for_todays_offset(tmp_path: Path, month: int, offset: str) -> None:
     """Run the decide step's shell with each cron, on a winter and a summer day (faked through `date`)."""
-    root = project(tmp_path, target="account")
+    root = github_project(tmp_path)
     data = yaml.safe_load(run_cli("schedule", "test", "--github", root=root).stdout)
     step = data["jobs"]["envctl"]["steps"][0]
     fake_bin = tmp_path / "bin"
@@ -197,10 +212,11 @@ def test_github_guard_lets_through_only_the_cron_for_todays_offset(tmp_path: Pat
         action = output.read_text().strip().removeprefix("action=")
         if action:
             let_through[entry["cron"]] = action
+    reap = {"*/15 * * * *": "reap"}  # the same all year
     if offset == "+0100":
-        assert let_through == {"0 18 * * 1-5": "sleep", "0 7 * * 1-5": "wake"}
+        assert let_through == {"0 18 * * 1-5": "sleep", "0 7 * * 1-5": "wake", **reap}
     else:
-        assert let_through == {"0 17 * * 1-5": "sleep", "0 6 * * 1-5": "wake"}
+        assert let_through == {"0 17 * * 1-5": "sleep", "0 6 * * 1-5": "wake", **reap}
     # and 18:00 UTC in winter is 19:00 in Amsterdam, as written in env.yaml
     winter = _dt.datetime(2026, month, 15, 18 if offset == "+0100" else 17, tzinfo=_dt.timezone.utc)
     from zoneinfo import ZoneInfo
@@ -243,3 +259,77 @@ def test_a_missing_crontab_program_is_a_clear_error(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "ENVCTL_CRONTAB" in result.stderr
     assert "Traceback" not in result.output
+
+
+SLEEPY = {"install-network.sh": "echo up\n", "delete-network.sh": "echo down\n",
+          "sleep-network.sh": "echo zzz\n", "wake-network.sh": "echo up again\n"}
+
+
+def test_github_refuses_local_state_and_says_what_to_change(tmp_path: Path) -> None:
+    root = project(tmp_path, target="account", scripts=SLEEPY)
+    out = tmp_path / "envctl-test.yml"
+    result = run_cli("schedule", "test", "--github", "--out", str(out), root=root)
+    assert result.exit_code == 2, result.output
+    message = " ".join(result.stderr.split())  # the message wraps at the terminal's width
+    assert "no workflow written for 'test'" in message
+    assert "the sleep/wake scripts of network would be skipped" in message
+    assert "down_after could never reap" in message
+    assert "set state: backend: s3 (with bucket and lock_table)" in message
+    assert "envctl state init test and envctl state migrate test" in message
+    assert "envctl schedule test --install" in message
+    assert "Traceback" not in result.output
+    assert not out.exists()
+
+
+def test_github_refuses_the_sandbox_which_no_runner_reaches(tmp_path: Path) -> None:
+    root = project(tmp_path, target="sandbox", state=S3_STATE)
+    result = run_cli("schedule", "test", "--github", root=root)
+    assert result.exit_code == 2, result.output
+    message = " ".join(result.stderr.split())
+    assert "aws: target: sandbox is the embedded AWS on this machine" in message
+    assert "set aws: target: account (with account_id)" in message
+    assert "local files" not in message  # its state is in S3: only the target is named
+
+
+def test_github_workflow_installs_envctl_from_the_commit_it_checked_out(tmp_path: Path) -> None:
+    root = github_project(tmp_path, scripts=SLEEPY)
+    result = run_cli("schedule", "test", "--github", root=root)
+    assert result.exit_code == 0, result.output
+    steps = yaml.safe_load(result.stdout)["jobs"]["envctl"]["steps"]
+    names = [step["name"] for step in steps]
+    checkout = next(i for i, s in enumerate(steps) if s.get("uses", "").startswith("actions/checkout@"))
+    install = next(i for i, s in enumerate(steps) if "pip install" in s.get("run", ""))
+    assert checkout < install, names
+    assert steps[install]["run"] == 'python -m pip install "${GITHUB_WORKSPACE}"'
+    assert steps[checkout]["with"]["persist-credentials"] == "false"
+    runs = "\n".join(step.get("run", "") for step in steps)
+    assert "envctl==" not in runs and "pip install envctl" not in runs
+    assert all(len(s["uses"].split("@")[1]) == 40 for s in steps if "uses" in s)
+    assert "envctl reap test --yes" in runs  # team state: the runner can reap
+
+
+def test_github_needs_envctl_source_in_the_repository(tmp_path: Path) -> None:
+    root = github_project(tmp_path)
+    (root / "pyproject.toml").unlink()  # a repository of environments only
+    refused = run_cli("schedule", "test", "--github", root=root)
+    assert refused.exit_code == 2, refused.output
+    assert "--envctl-path" in refused.stderr and "package index" in refused.stderr
+    vendored = root / "vendor" / "envctl"
+    vendored.mkdir(parents=True)
+    (vendored / "pyproject.toml").write_text(f'[project]\nname = "{DISTRIBUTION}"\n')
+    result = run_cli("schedule", "test", "--github", "--envctl-path", str(vendored), root=root)
+    assert result.exit_code == 0, result.output
+    assert 'run: python -m pip install "${GITHUB_WORKSPACE}/vendor/envctl"' in result.stdout
+    elsewhere = tmp_path.parent / f"{tmp_path.name}-elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "pyproject.toml").write_text(f'[project]\nname = "{DISTRIBUTION}"\n')
+    outside = run_cli("schedule", "test", "--github", "--envctl-path", str(elsewhere), root=root)
+    assert outside.exit_code == 2 and "not a folder of this repository" in outside.stderr
+
+
+def test_the_distribution_is_not_named_envctl() -> None:
+    """`pip install envctl` is another project on the public index; ours has a name of its own."""
+    from envctl.schedule.github_checks import project_name
+    from tests.conftest import REPO
+
+    assert project_name(REPO) == DISTRIBUTION != "envctl"

@@ -17,8 +17,8 @@ def test_every_field_is_saved_and_loaded(tmp_path):
     comp = st.component("net")
     for f in dataclasses.fields(ComponentState):
         if f.name != "name":
-            setattr(comp, f.name, {"K": f.name} if f.type.startswith("dict") else 1.5 if "float" in f.type
-                    else f.name)
+            setattr(comp, f.name, {"K": f.name} if f.type.startswith("dict") else [f.name]
+                    if f.type.startswith("list") else 1.5 if "float" in f.type else f.name)
     backend = LocalBackend(tmp_path)
     backend.save(st)
     loaded = backend.load("demo")

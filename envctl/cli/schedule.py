@@ -32,6 +32,10 @@ def register(app: typer.Typer) -> None:
                  role_arn: str | None = typer.Option(None, "--role-arn", help="With --github: the role the "
                                                      "workflow assumes (default: arn:aws:iam::<account_id>:role/"
                                                      "envctl-schedule).", show_default=False),
+                 envctl_path: Path | None = typer.Option(None, "--envctl-path", help="With --github: envctl's "
+                                                         "source in this repository, which the workflow installs "
+                                                         "(default: the project root or a folder above it).",
+                                                         show_default=False),
                  ) -> None:
         """Schedule sleep, wake and reap for ENV from its schedule: block (crontab or GitHub Actions)."""
         from envctl.config.load import load_environment
@@ -40,8 +44,8 @@ def register(app: typer.Typer) -> None:
 
         if sum([print_, install, remove, github]) > 1:
             raise UsageError("choose one of --print, --install, --remove and --github")
-        if out is not None and not github:
-            raise UsageError("--out goes with --github")
+        if (out is not None or envctl_path is not None) and not github:
+            raise UsageError("--out and --envctl-path go with --github")
         root = cli_context(ctx).root()
         if remove:
             change = core.remove(env)
@@ -50,7 +54,7 @@ def register(app: typer.Typer) -> None:
             return
         environment = load_environment(root, env)
         if github:
-            _github(environment, root, out, role_arn)
+            _github(environment, root, out, role_arn, envctl_path)
             return
         command = _envctl_command()
         path = os.environ.get("PATH")
@@ -68,14 +72,11 @@ def _envctl_command() -> list[str]:
     return [sys.executable, "-m", "envctl"]
 
 
-def _github(environment: Environment, root: Path, out: Path | None, role_arn: str | None) -> None:
-    from envctl.schedule.github import github_workflow
+def _github(environment: Environment, root: Path, out: Path | None, role_arn: str | None,
+            envctl_path: Path | None) -> None:
+    from envctl.schedule.github import workflow
 
-    install = None
-    pyproject = root / "pyproject.toml"
-    if pyproject.is_file() and 'name = "envctl"' in pyproject.read_text(encoding="utf-8"):
-        install = "python -m pip install ."  # envctl at exactly the commit checked out
-    text = github_workflow(environment, install=install, role_arn=role_arn)
+    text = workflow(environment, root, envctl_path=envctl_path, role_arn=role_arn)
     if out is None:
         render.line(text.rstrip("\n"))
         return

@@ -33,11 +33,24 @@ def find_root(start: Path | None = None, override: str | None = None) -> Path:
                             hint="run envctl inside a project, or pass --root DIR (or set ENVCTL_ROOT)")
 
 
+#: ``.envctl/`` holds state with the outputs scripts wrote (secrets among them), run logs and history: only its
+#: owner may enter it. Files in it are written owner-only too (``mkstemp``'s 0600, or :data:`PRIVATE_FILE`).
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
+_private: set[Path] = set()  # the folders made owner-only by this process (one chmod per process, not per save)
+
+
 def state_dir(root: Path) -> Path:
-    """``<root>/.envctl``, created with a ``.gitignore`` of ``*`` so it is never committed."""
+    """``<root>/.envctl``, owner-only (0700, also when an older envctl made it 0755), with a ``.gitignore`` of
+    ``*`` so it is never committed."""
     path = root / ".envctl"
     if not path.is_dir():
-        path.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+        _private.discard(path)
+    if path not in _private:
+        if path.stat().st_mode & 0o777 != PRIVATE_DIR:
+            os.chmod(path, PRIVATE_DIR)
+        _private.add(path)
     ignore = path / ".gitignore"
     if not ignore.exists():
         atomic_write_text(ignore, "*\n")

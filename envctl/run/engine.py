@@ -137,6 +137,8 @@ class _Run:
             for text in warnings:
                 self.reporter.note(text)
             self.state = self.backend.load(self.env.name)
+            for value in self.state.masked_values():  # a secret an earlier run masked stays masked here
+                self.redactor.add_secret(value)
             # with no state at all, deletes all run: decided once, before the first save creates a state
             self.force = self.options.force or (self.command == "down" and not self.state.exists)
             self._check_sandbox()
@@ -268,13 +270,16 @@ class _Run:
             if step.action == "install":
                 comp.state, comp.since = "up", step.end
                 comp.outputs, comp.scripts = outputs, hashes
+                comp.masked_outputs = self.redactor.masked_keys(outputs)
             elif step.action == "update":
                 comp.outputs.update(outputs)
                 comp.scripts = hashes
+                comp.masked_outputs = self.redactor.masked_keys(comp.outputs)
             elif step.action == "delete":
-                if comp.outputs:
-                    comp.deleted_outputs = comp.outputs
+                if comp.outputs:  # verify needs names, never secrets: a masked output is not kept past delete
+                    comp.deleted_outputs = {k: v for k, v in comp.outputs.items() if k not in comp.masked_outputs}
                 comp.state, comp.since, comp.outputs, comp.scripts = "down", step.end, {}, {}
+                comp.masked_outputs = []
 
     def _settle(self, step: StepOutcome) -> None:
         with self.lock:

@@ -17,17 +17,18 @@ from envctl.run.hooks import RunHooks
 from envctl.run.results import Reporter, RunOptions, RunResult
 
 
-def preflight(env: Environment, command: str) -> list[str]:
+def preflight(env: Environment, command: str, only: Sequence[str] = ()) -> list[str]:
     """Checks before anything mutates: returns warnings, raises a RefusedError when the run must not start."""
     from envctl.run import preflight as checks
 
-    return checks.run(env, command)
+    return checks.run(env, command, only=only)
 
 
-def prepare(root: Path, name: str, command: str, reporter: Reporter) -> tuple[Environment, Any]:
+def prepare(root: Path, name: str, command: str, reporter: Reporter,
+            only: Sequence[str] = ()) -> tuple[Environment, Any]:
     """Load the environment, run the checks before anything mutates, and make its AWS target ready."""
     env = load_environment(root, name)
-    for text in preflight(env, command):
+    for text in preflight(env, command, only):
         reporter.note(text)
     from envctl.aws import target
 
@@ -38,7 +39,7 @@ def run(root: Path, name: str, command: str, options: RunOptions, *, reporter: R
         hooks: Callable[[Environment], RunHooks] | None = None) -> RunResult:
     """``up``, ``down`` or ``update``; ``hooks`` makes what the command adds around the run (down: the leak
     listing), given the loaded environment."""
-    env, aws = prepare(root, name, command, reporter)
+    env, aws = prepare(root, name, command, reporter, options.only)
     kw: dict[str, Any] = {"reporter": reporter, "base_env": aws.script_env, "sandbox_id": aws.sandbox_id,
                           "hooks": hooks(env) if hooks is not None else None}
     if command == "up":

@@ -7,18 +7,31 @@ endpoint.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from envctl.config.model import Environment
 
 
-def run(env: Environment, command: str) -> list[str]:
-    """Raise a RefusedError (exit 2, nothing run) on a violation; return warnings to show."""
+def run(env: Environment, command: str, *, only: Sequence[str] = ()) -> list[str]:
+    """Raise a RefusedError (exit 2, nothing run) on a violation; return warnings to show.
+
+    A teardown (``down``, and ``reap`` through it) is checked only for what it runs: the delete scripts of
+    the components it tears down (``only`` and what depends on them) and the files they source (the review
+    gate adds env.yaml, which gives them their account and vars). An install script nobody has approved or
+    fixed yet must not keep a costly environment up.
+    """
     from envctl.aws.guard import check_account
     from envctl.safety.lint import require_lint_clean
     from envctl.safety.review import check_review
 
-    findings = require_lint_clean(env, teardown=command == "down")
+    teardown = None
+    if command == "down":
+        from envctl.config import graph
+
+        teardown = graph.down_order(env.depends_on(), only)
+    findings = require_lint_clean(env, teardown=teardown)
     warnings = [f"lint: {finding.render(env.root)}" for finding in findings]
-    check_review(env)
+    check_review(env, teardown=teardown)
     if env.aws.target == "account":
         check_account(env)
     elif env.aws.endpoint_url:

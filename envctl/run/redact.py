@@ -9,7 +9,11 @@ anywhere. It masks as ``***``:
   secret-key name), session tokens (after ``aws_session_token`` / ``SessionToken``), and the value of
   password options and ``*PASSWORD*=`` assignments;
 - the values given at construction (``known_secrets``): typically the caller's environment variables whose
-  names look secret (see :func:`secret_env_values`).
+  names look secret (see :func:`secret_env_values`), and the masked outputs an earlier run recorded.
+
+Outputs (``KEY=VALUE`` lines in ``$ENVCTL_OUTPUT``) are judged by the same rules: an output whose line would be
+masked in a log is recorded as masked (:meth:`Redactor.masked_keys`), and every renderer shows it as ``***``
+(:func:`mask_outputs`). The value itself is kept, so dependents still receive it.
 """
 
 from __future__ import annotations
@@ -79,6 +83,14 @@ class Redactor:
             return self._mask(line[:index]) + ADD_MASK + MASK + ending
         return self._mask(line)
 
+    def hides(self, text: str) -> bool:
+        """Whether masking changes ``text``: it holds a secret this redactor knows or recognises."""
+        return self._mask(text) != text
+
+    def masked_keys(self, outputs: Mapping[str, str]) -> list[str]:
+        """The outputs that must never be shown: those whose ``KEY=VALUE`` line a log would mask."""
+        return sorted(key for key, value in outputs.items() if self.hides(f"{key}={value}"))
+
     def redact(self, text: str) -> str:
         """A whole text (a report, a history record's strings), line by line, ``::add-mask::`` included."""
         return "".join(self.feed(line) for line in text.splitlines(keepends=True))
@@ -93,6 +105,12 @@ class Redactor:
         text = _SECRET_KEY.sub(lambda m: m.group(1) + MASK, text)
         text = _SESSION_TOKEN.sub(lambda m: m.group(1) + MASK, text)
         return _PASSWORD.sub(lambda m: m.group(1) + MASK, text)
+
+
+def mask_outputs(outputs: Mapping[str, str], masked: Iterable[str]) -> dict[str, str]:
+    """``outputs`` as shown to a person or written to JSON: each masked one as ``***``, whole."""
+    hidden = set(masked)
+    return {key: MASK if key in hidden else value for key, value in outputs.items()}
 
 
 def redact(text: str, known_secrets: Iterable[str] = ()) -> str:

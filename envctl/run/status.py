@@ -10,6 +10,7 @@ from envctl.config import graph
 from envctl.config.load import list_environment_names, load_environment
 from envctl.config.model import Environment
 from envctl.errors import EnvctlError, UsageError
+from envctl.run.redact import Redactor, mask_outputs
 from envctl.run.scriptenv import script_hashes
 from envctl.state.backends import backend_for
 from envctl.state.model import EnvState
@@ -32,9 +33,10 @@ class ComponentStatus:
     duration_s: float | None
     last_action: str | None
     last_result: str | None
-    outputs: dict[str, str]
+    outputs: dict[str, str]  # as shown: a masked output's value is ***
     scripts_changed: bool
     depends_on: list[str]
+    masked_outputs: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,8 @@ class EnvStatus:
             "env": self.env, "state": self.state, "up_since": self.up_since,
             "components": [{"name": c.name, "state": c.state, "since": c.since, "duration_s": c.duration_s,
                             "last_action": c.last_action, "last_result": c.last_result, "outputs": c.outputs,
-                            "scripts_changed": c.scripts_changed, "depends_on": c.depends_on}
+                            "masked_outputs": c.masked_outputs, "scripts_changed": c.scripts_changed,
+                            "depends_on": c.depends_on}
                            for c in self.components],
             "warnings": self.warnings, **self.extra,
         }
@@ -68,11 +71,15 @@ def environment_status(env: Environment, st: EnvState | None = None) -> EnvStatu
         rec = st.components.get(name)
         changed = bool(rec and rec.scripts and rec.state != "down"
                        and rec.scripts != script_hashes(env.components[name]))
+        # what the run recorded as masked, and what the patterns recognise (a state written before outputs
+        # were marked, a DB_PASSWORD=... output)
+        masked = sorted({*rec.masked_outputs, *Redactor().masked_keys(rec.outputs)}) if rec else []
         comps.append(ComponentStatus(
             name=name, state=rec.state if rec else "down", since=rec.since if rec else None,
             duration_s=rec.duration_s if rec else None, last_action=rec.last_action if rec else None,
-            last_result=rec.last_result if rec else None, outputs=dict(rec.outputs) if rec else {},
-            scripts_changed=changed, depends_on=list(env.components[name].depends_on)))
+            last_result=rec.last_result if rec else None,
+            outputs=mask_outputs(rec.outputs, masked) if rec else {},
+            scripts_changed=changed, depends_on=list(env.components[name].depends_on), masked_outputs=masked))
     stale = [n for n in st.components if n not in env.components and st.components[n].state != "down"]
     warnings = [f"'{n}' is {st.components[n].state} in the state but no longer in {env.file}: its resources "
                 "may still exist" for n in stale]

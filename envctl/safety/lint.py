@@ -12,7 +12,7 @@ A warning (never an error) can be silenced on its line with a trailing ``# envct
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,7 +28,7 @@ from envctl.safety.lint_rules import (
     scan_text,
     shellcheck,
 )
-from envctl.safety.shellparse import read_text
+from envctl.safety.shellparse import read_text, sourced_files
 
 if TYPE_CHECKING:
     from envctl.config.model import Environment
@@ -97,20 +97,19 @@ def errors(findings: Iterable[Finding]) -> list[Finding]:
     return [f for f in findings if f.is_error]
 
 
-def require_lint_clean(env: Environment, *, teardown: bool = False) -> list[Finding]:
+def require_lint_clean(env: Environment, *, teardown: Sequence[str] | None = None) -> list[Finding]:
     """Refuse (exit 2, nothing run) when the environment has lint errors; return its warnings.
 
     shellcheck is not run here: its findings are warnings only, and this runs before every mutating command.
-    With ``teardown``, an error in a script that a teardown does not run (a ``:latest`` in an install) is only
-    a warning: refusing ``down`` over it would keep a costly environment up until someone fixes it.
+    ``teardown`` names the components a teardown deletes: then only an error in a delete script it runs (or a
+    file that script sources) refuses; any other (a ``:latest`` in an install, in env.yaml or a manifest) is
+    a warning, since refusing ``down`` over it would keep a costly environment up until someone fixes it.
     """
     findings = lint_environment(env, use_shellcheck=False)
-    if teardown:
-        others = {p.resolve() for c in env.components.values()
-                  for action, p in c.scripts.all().items() if action != "delete"}
-        deletes = {c.scripts.delete.resolve() for c in env.components.values()}
-        findings = [_downgraded(f) if f.is_error and f.file.resolve() in others - deletes else f
-                    for f in findings]
+    if teardown is not None:
+        runs = {path.resolve() for path in teardown_scripts(env, teardown)}
+        findings = [_downgraded(f) if f.is_error and f.rule != INCOMPLETE_PAIR and f.file.resolve() not in runs
+                    else f for f in findings]
     bad = errors(findings)
     if bad:
         listing = "\n".join("  " + f.render(env.root) for f in bad)
@@ -118,6 +117,16 @@ def require_lint_clean(env: Environment, *, teardown: bool = False) -> list[Find
                            f"{listing}",
                            hint=f"fix them, then check with: envctl lint {env.name}")
     return [f for f in findings if not f.is_error]
+
+
+def teardown_scripts(env: Environment, components: Iterable[str]) -> list[Path]:
+    """What a teardown of ``components`` runs: their delete scripts and every file those source."""
+    found: dict[Path, None] = {}
+    for name in components:
+        delete = env.components[name].scripts.delete
+        found[delete] = None
+        found.update(dict.fromkeys(sourced_files(delete)))
+    return list(found)
 
 
 def _downgraded(finding: Finding) -> Finding:

@@ -7,6 +7,8 @@ against.
 
 With ``review: required`` in env.yaml, :func:`check_review` refuses (exit 2, nothing run) while any of those
 files differs from its approved version, listing each one with a unified diff against the approved copy.
+A teardown (``down``, ``reap``) needs approval only of what it runs: the delete scripts of the components it
+deletes, the files they source, and env.yaml.
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from envctl.config.paths import atomic_write_text, state_dir
 from envctl.errors import ConfigError, RefusedError
+from envctl.safety.lint import teardown_scripts
 
 if TYPE_CHECKING:
     from envctl.config.model import Environment
@@ -122,25 +126,37 @@ def unapproved(env: Environment) -> list[FileReview]:
     return [r for r in review_status(env) if r.status in ("new", "changed")]
 
 
-def check_review(env: Environment) -> None:
-    """With ``review: required``, refuse (RefusedError, exit 2) while any file is not approved as it is.
+def check_review(env: Environment, *, teardown: Sequence[str] | None = None) -> None:
+    """With ``review: required``, refuse (RefusedError, exit 2) while a file is not approved as it is.
 
+    ``teardown`` names the components a teardown deletes (``down``, ``reap``): then only what it runs counts,
+    their delete scripts and the files those source, and env.yaml (the account, region, vars and tags the
+    deletes get). A changed install script does not hold the teardown back; a changed delete script does.
     The message lists every such file, with a unified diff against its approved copy where there is one.
     """
     if getattr(env, "review", "off") != "required":
         return
     pending = unapproved(env)
+    others: list[FileReview] = []
+    if teardown is not None:
+        runs = {relative_path(env, env.file), *(relative_path(env, p) for p in teardown_scripts(env, teardown))}
+        others = [r for r in pending if r.path not in runs]
+        pending = [r for r in pending if r.path in runs]
     if not pending:
         return
-    parts = [f"environment '{env.name}' requires review and {len(pending)} file(s) are not approved as they "
+    what = "file(s) this teardown runs" if teardown is not None else "file(s)"
+    parts = [f"environment '{env.name}' requires review and {len(pending)} {what} are not approved as they "
              "are; nothing was run:"]
     for review in pending:
         parts.append(f"  {review.status}: {review.path}")
         if review.status == "changed":
             parts.append(_indent(describe_change(env, review)))
-    raise RefusedError("\n".join(parts),
-                       hint=f"read the changes, then: envctl approve {env.name} "
-                            f"(and commit {relative_path(env, lock_path(env))})")
+    hint = (f"read the changes, then: envctl approve {env.name} "
+            f"(and commit {relative_path(env, lock_path(env))})")
+    if others:
+        hint += (f"; approve takes the whole environment as it is on disk, so it also approves "
+                 f"{len(others)} other changed file(s): {', '.join(r.path for r in others)}")
+    raise RefusedError("\n".join(parts), hint=hint)
 
 
 def describe_change(env: Environment, review: FileReview) -> str:

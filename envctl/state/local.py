@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from envctl.config.durations import now_iso
-from envctl.config.paths import atomic_write_json, read_json, state_dir
+from envctl.config.paths import PRIVATE_FILE, atomic_write_text, read_json, state_dir
 from envctl.errors import LockedError
 from envctl.state.model import EnvState, LockHolder
 
@@ -44,8 +44,10 @@ class LocalBackend:
 
     def save(self, state: EnvState) -> None:
         state.updated = now_iso()
-        # written after every step of a run: compact (python -m json.tool shows it indented)
-        atomic_write_json(self.state_path(state.env), state.to_dict(), compact=True)
+        # written after every step of a run: compact (python -m json.tool shows it indented); owner-only, as
+        # it holds the outputs, masked secrets among them
+        text = json.dumps(state.to_dict(), separators=(",", ":")) + "\n"
+        atomic_write_text(self.state_path(state.env), text, mode=PRIVATE_FILE)
         state.exists = True
 
     @contextlib.contextmanager
@@ -54,7 +56,7 @@ class LocalBackend:
 
         path = self.base / "locks" / f"{env}.lock"
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -109,8 +111,9 @@ class LocalBackend:
         path.parent.mkdir(parents=True, exist_ok=True)
         line = json.dumps(record, separators=(",", ":")) + "\n"
         # One write of a whole line with O_APPEND: concurrent appenders never interleave inside a line.
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, PRIVATE_FILE)
         try:
+            os.fchmod(fd, PRIVATE_FILE)  # a journal an older envctl created 0644
             os.write(fd, line.encode())
             os.fsync(fd)
         finally:

@@ -35,6 +35,9 @@ class ComponentState:
     scripts: dict[str, str] = field(default_factory=dict)
     # the outputs it had when last deleted: verify still finds a gone cluster's orphans by its name
     deleted_outputs: dict[str, str] = field(default_factory=dict)
+    # the outputs whose value is secret (masked when its script printed it): every renderer shows them as ***,
+    # while the value itself stays here for the component's later scripts and its dependents
+    masked_outputs: list[str] = field(default_factory=list)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ComponentState:
@@ -47,7 +50,7 @@ class ComponentState:
         return {"name": self.name, "state": self.state, "since": self.since, "last_action": self.last_action,
                 "last_result": self.last_result, "last_run_id": self.last_run_id, "duration_s": self.duration_s,
                 "outputs": dict(self.outputs), "scripts": dict(self.scripts),
-                "deleted_outputs": dict(self.deleted_outputs)}
+                "deleted_outputs": dict(self.deleted_outputs), "masked_outputs": list(self.masked_outputs)}
 
 
 @dataclass
@@ -93,6 +96,11 @@ class EnvState:
         return cls(env=data["env"], components=comps, up_since=data.get("up_since"),
                    sandbox_id=data.get("sandbox_id"), sleep=data.get("sleep") or {},
                    updated=data.get("updated"), version=SCHEMA_VERSION, exists=True)
+
+    def masked_values(self) -> list[str]:
+        """The values of every masked output: a later run masks them in what its scripts print."""
+        return [comp.outputs[key] for comp in self.components.values() for key in comp.masked_outputs
+                if key in comp.outputs]
 
     def overall(self, names: list[str]) -> str:
         """``up``/``down``/``asleep`` when every named component is so, otherwise ``partial``."""

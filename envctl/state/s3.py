@@ -10,6 +10,8 @@ The same guarantees as the local backend, on storage a team shares:
   of silently undoing the work of the run that holds the lock now.
 - History is one object per run, ``<prefix><env>/history/<started>-<run_id>.json``, written when the run
   starts and rewritten when it ends; ``runs()`` lists and merges them.
+- Every object is written with server-side encryption (SSE-S3, ``AES256``) asked for explicitly, not left to
+  the bucket's default: the state holds the outputs scripts wrote, secrets among them.
 - The lock is one DynamoDB item per environment, named after the state object (``<bucket>/<key>``, as
   Terraform names its own, so a team can share one table): see :mod:`envctl.state.lock`.
 """
@@ -29,6 +31,9 @@ from envctl.errors import ConfigError, StateError
 from envctl.state.local import merge_run_records
 from envctl.state.lock import DynamoLock, aws_error_code, aws_errors, expires_of, state_failure
 from envctl.state.model import EnvState, LockHolder
+
+#: on every PutObject: the state and history are encrypted at rest whatever the bucket's default says
+ENCRYPTED = {"ServerSideEncryption": "AES256"}
 
 ClientFactory = Callable[[str, "str | None"], Any]
 """(service, region) -> a boto3 client."""
@@ -150,7 +155,7 @@ class S3Backend:
             raise self._lost_error(env)
         body = (json.dumps(state.to_dict(), separators=(",", ":")) + "\n").encode()
         args: dict[str, Any] = {"Bucket": self.bucket, "Key": self.state_key(env), "Body": body,
-                                "ContentType": "application/json"}
+                                "ContentType": "application/json", **ENCRYPTED}
         condition: dict[str, str] = {}
         if env in self._held and env in self._etags:
             known = self._etags[env]
@@ -194,7 +199,7 @@ class S3Backend:
         key = self.history_key(record)
         try:
             self.client("s3").put_object(Bucket=self.bucket, Key=key, ContentType="application/json",
-                                         Body=json.dumps(record, separators=(",", ":")).encode())
+                                         Body=json.dumps(record, separators=(",", ":")).encode(), **ENCRYPTED)
         except aws_errors() as err:
             what = f"cannot record run {record.get('run_id')} in s3://{self.bucket}/{key}"
             raise self._fail(what, err) from None
