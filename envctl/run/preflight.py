@@ -1,4 +1,5 @@
-"""Checks that run before any command that mutates: lint, the review gate, the account guard.
+"""Checks that run before any command that mutates: lint, the review gate (and inside an AI coding agent's
+session, the approval of what the command runs), the account guard.
 
 :func:`run` goes first, before the sandbox is started or anything is locked. Once the target is prepared,
 ``envctl.aws.target.prepare`` checks that a sandbox environment's scripts can reach nothing but a loopback
@@ -7,15 +8,23 @@ endpoint.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+
 from envctl.config.model import Environment
 
 
-def run(env: Environment, command: str) -> list[str]:
-    """Raise a RefusedError (exit 2, nothing run) on a violation; return warnings to show."""
-    from envctl.aws.guard import check_account
-    from envctl.safety.lint import require_lint_clean
-    from envctl.safety.review import check_review
+def run(env: Environment, command: str, *, environ: Mapping[str, str] | None = None) -> list[str]:
+    """Raise a RefusedError (exit 2, nothing run) on a violation; return warnings to show.
 
+    ``environ`` (default: envctl's own environment) tells whether this is an AI coding agent's session.
+    """
+    from envctl.aws.guard import check_account
+    from envctl.safety.agents import detect
+    from envctl.safety.lint import require_lint_clean
+    from envctl.safety.review import check_agent_session, check_review
+
+    check_agent_session(env, command, detect(os.environ if environ is None else environ))
     findings = require_lint_clean(env, teardown=command == "down")
     warnings = [f"lint: {finding.render(env.root)}" for finding in findings]
     check_review(env)

@@ -7,6 +7,8 @@ against.
 
 With ``review: required`` in env.yaml, :func:`check_review` refuses (exit 2, nothing run) while any of those
 files differs from its approved version, listing each one with a unified diff against the approved copy.
+Inside an AI coding agent's session, :func:`check_agent_session` applies the same record to what a command
+runs, whatever ``review:`` says (``agents:`` in env.yaml).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -23,6 +26,7 @@ from envctl.errors import ConfigError, RefusedError
 
 if TYPE_CHECKING:
     from envctl.config.model import Environment
+    from envctl.safety.agents import AgentSession
 
 LOCK_NAME = "envctl.lock"
 LOCK_VERSION = 1
@@ -168,3 +172,56 @@ def relative_path(env: Environment, path: Path) -> str:
         return path.resolve().relative_to(env.root.resolve()).as_posix()
     except ValueError:
         return path.resolve().as_posix()
+
+
+# ---------------------------------------------------------------- inside an AI coding agent's session
+
+# What each mutating command runs: an agent's session may run it once these scripts (and env.yaml) are approved.
+COMMAND_ACTIONS: dict[str, tuple[str, ...]] = {
+    "up": ("install",), "update": ("update",), "down": ("delete",), "reap": ("delete",),
+    "sleep": ("sleep",), "wake": ("wake",),
+}
+
+
+def files_for(env: Environment, actions: Sequence[str]) -> set[str]:
+    """The reviewed files a run of ``actions`` depends on: env.yaml, those scripts and what they source."""
+    from envctl.safety.shellparse import sourced_files
+
+    files = {relative_path(env, env.file)}
+    for component in env.components.values():
+        for action, path in component.scripts.all().items():
+            if action in actions:
+                files.add(relative_path(env, path))
+                files.update(relative_path(env, library) for library in sourced_files(path))
+    return files
+
+
+def check_agent_session(env: Environment, command: str, session: AgentSession | None) -> None:
+    """Inside an AI coding agent's session (``session``, from :func:`envctl.safety.agents.detect`), refuse
+    (RefusedError, exit 2, nothing run) what ``agents:`` in env.yaml does not allow: with ``approved`` (the
+    default) any script the command runs that a person has not approved as it is; with ``never`` the command
+    itself. ``any``: no check.
+
+    A guard against accidents, not a boundary: IAM is the boundary (``envctl policy``).
+    """
+    policy = getattr(env, "agents", "approved")
+    if session is None or policy == "any":
+        return
+    who = f"this is an AI coding agent's session ({session.describe()})"
+    setting = f"{relative_path(env, env.file)} says agents: {policy}"
+    if policy == "never":
+        raise RefusedError(f"{who} and {setting}: agents do not change '{env.name}'; nothing was run",
+                           hint=f"a person runs it, outside the agent session: envctl {command} {env.name}")
+    wanted = files_for(env, COMMAND_ACTIONS.get(command, tuple(COMMAND_ACTIONS)))
+    pending = [r for r in unapproved(env) if r.path in wanted]
+    if not pending:
+        return
+    parts = [f"{who}: it runs only scripts a person approved ({setting}), and {len(pending)} file(s) that "
+             f"'envctl {command}' depends on are not approved as they are; nothing was run:"]
+    for review in pending:
+        parts.append(f"  {review.status}: {review.path}")
+        if review.status == "changed":
+            parts.append(_indent(describe_change(env, review)))
+    raise RefusedError("\n".join(parts),
+                       hint=f"a person reads them and runs, outside the agent session: envctl approve {env.name} "
+                            f"(and commits {relative_path(env, lock_path(env))}); then run this again")
