@@ -197,3 +197,21 @@ def test_an_agent_does_not_install_a_schedule(tmp_path: Path) -> None:
     proc = run_cli_process("schedule", "demo", "--install", root=tmp_path, env={"ENVCTL_CRONTAB": str(fake)})
     assert proc.returncode == 0, proc.stderr
     assert "envctl" in table.read_text()
+
+
+@pytest.mark.sandbox
+def test_reap_in_an_agent_session_runs_approved_deletes_only(tmp_path: Path, aws: str) -> None:
+    import time
+
+    _, ran = demo_env(tmp_path, "schedule: {down_after: 1s}")
+    code, out, err = envctl(tmp_path, "up", "demo", agent=False)
+    assert code == 0, out + err
+    time.sleep(1.2)  # past its down_after
+    code, out, err = envctl(tmp_path, "reap", "--yes", agent=True)
+    assert code == 2, out + err
+    assert "envctl approve demo" in out + err
+    assert not {"-app", "-network"} & {p.name for p in ran.iterdir()}
+    assert envctl(tmp_path, "approve", "demo", agent=False)[0] == 0
+    code, out, err = envctl(tmp_path, "reap", "--yes", agent=True)
+    assert code == 0, out + err
+    assert {"-app", "-network"} <= {p.name for p in ran.iterdir()}
