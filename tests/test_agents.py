@@ -215,3 +215,14 @@ def test_reap_in_an_agent_session_runs_approved_deletes_only(tmp_path: Path, aws
     code, out, err = envctl(tmp_path, "reap", "--yes", agent=True)
     assert code == 0, out + err
     assert {"-app", "-network"} <= {p.name for p in ran.iterdir()}
+
+
+def test_diff_shows_a_different_agents_setting(tmp_path: Path) -> None:
+    import json
+
+    scripts = {"c": {"install-c.sh": "true\n", "delete-c.sh": "true\n"}}
+    make_env(tmp_path, "test", "name: test\nregion: us-east-1\ncomponents:\n  c: {}\n", scripts)
+    make_env(tmp_path, "prod", "name: prod\nregion: us-east-1\nagents: never\ncomponents:\n  c: {}\n", scripts)
+    result = run_cli("diff", "test", "prod", "--json", root=tmp_path)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["settings"]["agents"] == {"a": "approved", "b": "never"}
