@@ -178,3 +178,42 @@ def test_reader_covers_what_the_looks_of_sleep_call() -> None:
         called |= set(re.findall(r"get_paginator\(\"([a-z_]+)\"\)", text))
     missing = called - {"get_paginator", "get_waiter"} - {xform_name(n) for n in names}
     assert not missing, f"reads of envctl/sleep not in the reader policy: {sorted(missing)}"
+
+
+@pytest.mark.parametrize(("command", "expected"), [
+    ("aws --region us-east-1 --output text ec2 describe-vpcs", {"ec2:DescribeVpcs"}),
+    ("aws ec2 run-instances --image-id x --iam-instance-profile Name=p --tag-specifications \"$T\"",
+     {"ec2:RunInstances", "iam:PassRole", "ec2:CreateTags"}),
+    ("aws lambda create-function --function-name f --role \"$ROLE\"", {"lambda:CreateFunction", "iam:PassRole"}),
+    ("aws sts assume-role --role-arn \"$ROLE\" --role-session-name s", {"sts:AssumeRole"}),
+    ("aws iam create-role --role-name r --assume-role-policy-document x --tags Key=a,Value=b",
+     {"iam:CreateRole", "iam:TagRole"}),
+    ("aws iam add-role-to-instance-profile --instance-profile-name p --role-name r",
+     {"iam:AddRoleToInstanceProfile", "iam:PassRole"}),
+    ("aws rds create-db-instance --db-instance-identifier d --monitoring-role-arn \"$M\" --kms-key-id k",
+     {"rds:CreateDBInstance", "iam:PassRole", "kms:DescribeKey", "kms:CreateGrant"}),
+    ("aws s3api list-objects-v2 --bucket b", {"s3:ListBucket"}),
+    ("aws s3 cp ./site s3://bucket/site --recursive", {"s3:ListBucket", "s3:PutObject"}),
+    ("aws s3 cp s3://bucket/key ./key", {"s3:ListBucket", "s3:GetObject"}),
+    ("aws s3 sync ./site s3://bucket --delete", {"s3:ListBucket", "s3:PutObject", "s3:DeleteObject"}),
+    ("aws ecr get-login-password", {"ecr:GetAuthorizationToken"}),
+    ("aws cloudwatch put-metric-alarm --alarm-name a", {"cloudwatch:PutMetricAlarm"}),
+    ("aws resourcegroupstaggingapi get-resources", {"tag:GetResources"}),
+    ("aws configservice describe-config-rules", {"config:DescribeConfigRules"}),
+    ("aws apigateway create-rest-api --name n", {"apigateway:POST"}),
+    ("aws rds wait db-instance-available --db-instance-identifier d", {"rds:DescribeDBInstances"}),
+    ("aws eks update-kubeconfig --name c", {"eks:DescribeCluster"}),
+    ("aws configure set region us-east-1", set()),
+])
+def test_call_to_actions(command: str, expected: set[str]) -> None:
+    call = iam_actions.parse_call(command)
+    assert call is not None
+    mapped = iam_actions.actions_for(call)
+    assert mapped.unknown is None
+    assert mapped.actions == expected
+    assert all(iam_actions.is_known_action(a) for a in mapped.actions)
+
+
+@pytest.mark.parametrize("command", ["aws \"$SERVICE\" describe-things", "aws --version", "aws"])
+def test_calls_that_are_not_a_service_and_operation(command: str) -> None:
+    assert iam_actions.parse_call(command) is None
