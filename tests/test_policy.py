@@ -217,3 +217,33 @@ def test_call_to_actions(command: str, expected: set[str]) -> None:
 @pytest.mark.parametrize("command", ["aws \"$SERVICE\" describe-things", "aws --version", "aws"])
 def test_calls_that_are_not_a_service_and_operation(command: str) -> None:
     assert iam_actions.parse_call(command) is None
+
+
+PY_INSTALL = '''#!/usr/bin/env python3
+import boto3
+
+sqs = boto3.client("sqs", region_name="us-east-1")
+sqs.create_queue(QueueName="q", tags={"envctl:env": "demo"})
+ec2 = boto3.session.Session().client("ec2")
+ec2.run_instances(ImageId="ami-1", MinCount=1, MaxCount=1,
+                  IamInstanceProfile={"Name": "profile"},
+                  TagSpecifications=[{"ResourceType": "instance", "Tags": []}])
+for page in ec2.get_paginator("describe_vpcs").paginate():
+    pass
+boto3.client("eks").get_waiter("cluster_active").wait(name="c")
+sqs.close()
+s3 = boto3.resource("s3")
+'''
+
+
+def test_runner_reads_boto3_clients_in_python_scripts(tmp_path: Path) -> None:
+    env_dir = make_env(tmp_path, "demo", "name: demo\nregion: us-east-1\ncomponents:\n  q:\n    install: install.py\n",
+                       {"q": {"delete-q.sh": "aws sqs delete-queue --queue-url \"$URL\"\n"}})
+    script = env_dir / "q" / "install.py"
+    script.write_text(PY_INSTALL)
+    script.chmod(0o755)
+    document, err = policy("demo", "--runner", root=tmp_path)
+    assert sorted(actions_of(document)) == ["ec2:CreateTags", "ec2:DescribeVpcs", "ec2:RunInstances",
+                                            "eks:DescribeCluster", "iam:PassRole", "sqs:CreateQueue",
+                                            "sqs:DeleteQueue", "sqs:TagQueue"]
+    assert "environments/demo/q/install.py:14: uses boto3's resource API, which is not read" in err

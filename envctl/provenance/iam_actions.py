@@ -187,6 +187,11 @@ def _waiters(service: str) -> dict[str, str]:
     return {xform_name(name, "-"): waiters.get_waiter(name).operation for name in waiters.waiter_names}
 
 
+def has_operation(service: str, operation: str) -> bool:
+    """Whether ``operation`` (kebab case) is an operation of the service."""
+    return operation in _cli_operations(service)
+
+
 def iam_prefix(model: Any) -> str:
     signing = model.signing_name or model.endpoint_prefix
     return str(IAM_PREFIX.get(signing, signing))

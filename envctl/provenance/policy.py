@@ -1,7 +1,8 @@
 """``envctl policy``: the three IAM policies of an environment, as documents IAM accepts as they are.
 
 - **runner**: the least privilege of the environment's scripts: every ``aws`` call in them and in the files they
-  source, mapped to IAM actions (:mod:`envctl.provenance.iam_actions`), no wildcards;
+  source (and every boto3 client call in Python scripts, :mod:`envctl.provenance.sdk_calls`), mapped to IAM
+  actions (:mod:`envctl.provenance.iam_actions`), no wildcards;
 - **reader**: everything envctl's read-only commands call (verify, status with its cost, audit, sleep's look at
   what is asleep), for an analyst agent's own credentials: reads only;
 - **agent-guardrail**: Deny statements conditioned on the AWS MCP server's keys for every write, to attach
@@ -77,28 +78,33 @@ def script_files(env: Environment) -> list[Path]:
     return list(found)
 
 
-def aws_calls(path: Path) -> list[Found]:
+def aws_calls(path: Path) -> tuple[list[Found], list[str]]:
+    """The AWS calls of one file (``aws`` in shell, boto3 clients in Python), and what it does with AWS that
+    cannot be read (each ``line: why``)."""
+    from envctl.provenance.sdk_calls import is_python, read_sdk_calls
     from envctl.safety.shellparse import AWS_CALL, command_at, logical_lines, read_text
 
     text = read_text(path)
     if text is None:
-        return []
+        return [], []
+    if is_python(path.name, text):
+        sdk = read_sdk_calls(text)
+        return [Found(path, line, call) for line, call in sdk.calls], [f"{line}: {why}" for line, why in sdk.unread]
     calls = []
     for number, line in logical_lines(text.splitlines()):
         for match in AWS_CALL.finditer(line):
             call = iam_actions.parse_call(command_at(line, match.start()))
             if call is not None:
                 calls.append(Found(path, number, call))
-    return calls
+    return calls, []
 
 
 def scan_runner(env: Environment) -> RunnerScan:
     scan = RunnerScan(files=script_files(env))
     for path in scan.files:
-        if _uses_sdk(path):
-            scan.unmapped.append(f"{_display(env, path)}: calls AWS through boto3, whose calls are not read; "
-                                 "add what it needs by hand")
-        for found in aws_calls(path):
+        calls, unread = aws_calls(path)
+        scan.unmapped += [f"{_display(env, path)}:{why}; add what it needs by hand" for why in unread]
+        for found in calls:
             result: CallActions = iam_actions.actions_for(found.call)
             scan.actions |= result.actions
             scan.service_linked |= result.service_linked
@@ -106,13 +112,6 @@ def scan_runner(env: Environment) -> RunnerScan:
                 scan.unmapped.append(f"{_display(env, found.file)}:{found.line}: {result.unknown}; "
                                      "add what it needs by hand")
     return scan
-
-
-def _uses_sdk(path: Path) -> bool:
-    from envctl.safety.shellparse import read_text
-
-    text = read_text(path) or ""
-    return "import boto3" in text or "from boto3" in text
 
 
 def runner_statements(scan: RunnerScan) -> list[dict[str, Any]]:
@@ -186,9 +185,10 @@ def build(env: Environment, kind: str) -> PolicyResult:
     if kind == "agent-guardrail":
         return PolicyResult(documents(guardrail_statements(scan)), [])
     if not scan.actions:
-        raise UsageError(f"the scripts of '{env.name}' make no aws CLI call envctl can read: there is no runner "
-                         "policy to print", hint="calls through an SDK (boto3) are not read; write that policy "
-                         "by hand")
+        raise UsageError(f"the scripts of '{env.name}' make no AWS call envctl can read (aws CLI in shell, boto3 "
+                         "clients in Python): there is no runner policy to print",
+                         hint="write that policy by hand" + (f" ({'; '.join(scan.unmapped)})" if scan.unmapped
+                                                              else ""))
     return PolicyResult(documents(runner_statements(scan)), scan.unmapped)
 
 
