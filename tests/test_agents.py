@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from envctl.safety import agents
-from tests.conftest import make_env, run_cli, run_cli_process
+from tests.conftest import REPO, make_env, run_cli, run_cli_process
 
 ENV_YAML = """
 name: demo
@@ -226,3 +226,19 @@ def test_diff_shows_a_different_agents_setting(tmp_path: Path) -> None:
     result = run_cli("diff", "test", "prod", "--json", root=tmp_path)
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["settings"]["agents"] == {"a": "approved", "b": "never"}
+
+
+def test_the_shipped_example_is_approved_as_it_is() -> None:
+    """environments/test/envctl.lock is committed with the scripts, so an agent's session can bring the example up
+    as shipped, and is stopped the moment a script differs. A change to the example needs a new approval: a person
+    runs `envctl approve test` and commits the lock with the change."""
+    result = run_cli("approve", "test", "--dry-run", root=REPO)
+    assert result.exit_code == 0, result.output
+    stale = [line for line in result.stdout.splitlines()[:-1] if not line.startswith("unchanged")]
+    assert not stale, "the example changed since it was approved:\n" + "\n".join(stale)
+
+
+def test_agents_never_change_the_shipped_prod() -> None:
+    proc = run_cli_process("up", "prod", root=REPO, env=AGENT)
+    assert proc.returncode == 2
+    assert "says agents: never" in proc.stderr and "envctl up prod" in proc.stderr
