@@ -204,20 +204,20 @@ def check_agent_session(env: Environment, command: str, session: AgentSession | 
 
     A guard against accidents, not a boundary: IAM is the boundary (``envctl policy``).
     """
-    policy = getattr(env, "agents", "approved")
-    if session is None or policy == "any":
+    if session is None or env.agents == "any":
         return
     who = f"this is an AI coding agent's session ({session.describe()})"
-    setting = f"{relative_path(env, env.file)} says agents: {policy}"
-    if policy == "never":
-        raise RefusedError(f"{who} and {setting}: agents do not change '{env.name}'; nothing was run",
+    if env.agents == "never":
+        raise RefusedError(f"{who} and {relative_path(env, env.file)} says agents: never: agents do not change "
+                           f"'{env.name}'; nothing was run",
                            hint=f"a person runs it, outside the agent session: envctl {command} {env.name}")
     wanted = files_for(env, COMMAND_ACTIONS.get(command, tuple(COMMAND_ACTIONS)))
     pending = [r for r in unapproved(env) if r.path in wanted]
     if not pending:
         return
-    parts = [f"{who}: it runs only scripts a person approved ({setting}), and {len(pending)} file(s) that "
-             f"'envctl {command}' depends on are not approved as they are; nothing was run:"]
+    parts = [f"{who}: it runs only scripts a person approved (agents: approved, the default, for "
+             f"{relative_path(env, env.file)}), and {len(pending)} file(s) that 'envctl {command}' depends on "
+             "are not approved as they are; nothing was run:"]
     for review in pending:
         parts.append(f"  {review.status}: {review.path}")
         if review.status == "changed":
