@@ -242,3 +242,9 @@ def test_agents_never_change_the_shipped_prod() -> None:
     proc = run_cli_process("up", "prod", root=REPO, env=AGENT)
     assert proc.returncode == 2
     assert "says agents: never" in proc.stderr and "envctl up prod" in proc.stderr
+
+
+def test_the_readme_lists_every_marker() -> None:
+    readme = (REPO / "README.md").read_text()
+    missing = [name for name in agents.MARKER_VARIABLES if f"`{name}`" not in readme]
+    assert not missing, f"agent markers missing from README.md: {missing}"
