@@ -8,7 +8,8 @@ This is a guard against accidents, not a security boundary: any variable an agen
 The boundary is IAM (``envctl policy ENV --reader`` for the agent's own credentials, ``--agent-guardrail``
 beside a person's). For the same reason there is no variable that says "not an agent": a marker found counts.
 
-:data:`MARKERS` is the one list: the README's table and the test suite's clean environment come from it.
+:data:`MARKERS` is the one list: the test suite's clean environment comes from it, and a test keeps the README's
+table in step with it.
 """
 
 from __future__ import annotations
