@@ -204,6 +204,8 @@ def test_reader_covers_what_the_looks_of_sleep_call() -> None:
     ("aws rds wait db-instance-available --db-instance-identifier d", {"rds:DescribeDBInstances"}),
     ("aws eks update-kubeconfig --name c", {"eks:DescribeCluster"}),
     ("aws configure set region us-east-1", set()),
+    ("aws ec2 describe-instances --query 'Reservations[].Instances[].IamInstanceProfile.Arn'",
+     {"ec2:DescribeInstances"}),
 ])
 def test_call_to_actions(command: str, expected: set[str]) -> None:
     call = iam_actions.parse_call(command)

@@ -101,6 +101,7 @@ _IAM_TAGGING = {"Role": "TagRole", "Policy": "TagPolicy", "InstanceProfile": "Ta
 # Options that hand a role to a service (iam:PassRole). IAM's and STS's own role options only name a role.
 _PASS_ROLE_OPTION = re.compile(r"^(?:.*-)?role(?:-arn)?$|^iam-instance-profile$|^service-role$")
 _PASS_ROLE_CALLS = frozenset({("iam", "AddRoleToInstanceProfile")})
+_READS = ("Describe", "Get", "List")
 _GLOBAL_WITH_VALUE = frozenset({"region", "profile", "output", "endpoint-url", "query", "color", "ca-bundle",
                                 "cli-read-timeout", "cli-connect-timeout", "cli-binary-format"})
 _OPTION = re.compile(r"(?<![\w$-])--([a-z0-9][a-z0-9-]*)")
@@ -239,6 +240,8 @@ def actions_for(call: CliCall) -> CallActions:
 
 def _add_implied(out: CallActions, call: CliCall, prefix: str, operation: str) -> None:
     """The actions a call needs beyond its own: PassRole, tagging on create, KMS, service-linked roles."""
+    if operation.startswith(_READS):
+        return  # a describe that filters or queries on a role hands nothing over
     if (prefix, operation) in _PASS_ROLE_CALLS or (prefix not in ("iam", "sts") and (
             any(_PASS_ROLE_OPTION.match(o) for o in call.options) or "IamInstanceProfile" in call.text)):
         out.actions.add("iam:PassRole")
