@@ -17,7 +17,17 @@ from pathlib import Path
 
 import pytest
 
+from envctl.safety.agents import MARKER_VARIABLES, scrubbed
+
 REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _no_agent_markers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts outside any AI coding agent's session, whatever shell ran pytest; a test that needs one
+    sets the marker itself."""
+    for name in MARKER_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
 
 
 @dataclass
@@ -46,7 +56,9 @@ def run_cli(*args: str, root: Path | None = None, env: dict[str, str] | None = N
     if root is not None:
         argv = ["--root", str(root), *argv]
     runner = CliRunner()
-    result = runner.invoke(app, argv, env=env, input=input, catch_exceptions=True)
+    # None removes a variable: no agent marker of the shell the tests run in reaches envctl unless a test sets it.
+    clean: dict[str, str | None] = {name: None for name in MARKER_VARIABLES}
+    result = runner.invoke(app, argv, env={**clean, **(env or {})}, input=input, catch_exceptions=True)
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     return CliResult(result.exit_code, result.stdout, result.stderr)
@@ -55,7 +67,7 @@ def run_cli(*args: str, root: Path | None = None, env: dict[str, str] | None = N
 def run_cli_process(*args: str, root: Path, env: dict[str, str] | None = None,
                     timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """Run envctl as its own process (for signals, locks between processes and the console script)."""
-    full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    full_env = {**scrubbed(os.environ), "PYTHONPATH": str(REPO), **(env or {})}
     return subprocess.run([sys.executable, "-m", "envctl", "--root", str(root), *args], env=full_env,
                           capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
 

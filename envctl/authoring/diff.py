@@ -146,7 +146,8 @@ def _settings(a: Environment, b: Environment) -> dict[str, tuple[Any, Any]]:
         "region": (a.region, b.region), "aws.target": (a.aws.target, b.aws.target),
         "aws.account_id": (a.aws.account_id, b.aws.account_id), "aws.profile": (a.aws.profile, b.aws.profile),
         "aws.endpoint_url": (a.aws.endpoint_url, b.aws.endpoint_url),
-        "review": (getattr(a, "review", None), getattr(b, "review", None))}
+        "review": (getattr(a, "review", None), getattr(b, "review", None)),
+        "agents": (a.agents, b.agents)}
     for block in ("sleep", "schedule", "state"):
         va, vb = _plain(getattr(a, block)), _plain(getattr(b, block))
         if va is None or vb is None:  # a block on one side only (schedule)

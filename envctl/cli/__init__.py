@@ -51,6 +51,9 @@ def _register_commands() -> None:
 
     for module in (inspect, run, sandbox, verify, schedule, sleep, timeline, lint, review, new, diff, state_cmd):
         module.register(app)
+    from envctl.cli import policy
+
+    policy.register(app)
 
 
 _register_commands()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from envctl.cli.common import cli_context
@@ -17,13 +19,18 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Approve env.yaml and every script as they are now: writes environments/ENV/envctl.lock (commit it).
 
-        With `review: required` in env.yaml, up/down/update/sleep/wake refuse to run anything not approved.
+        With `review: required` in env.yaml, up/down/update/sleep/wake refuse to run anything not approved; inside
+        an AI coding agent's session they always do (agents: in env.yaml), and approve itself refuses: a person
+        approves.
         """
         from envctl.config.load import load_environment
+        from envctl.safety import agents
         from envctl.safety import review as core
 
         root = cli_context(ctx).root()
         environment = load_environment(root, env)
+        if not dry_run:
+            agents.refuse_approval(environment, agents.detect(os.environ))
         status = core.review_status(environment) if dry_run else core.approve(environment)
         for item in status:
             typer.echo(f"{item.status:<9} {item.path}")

@@ -59,6 +59,9 @@ def register(app: typer.Typer) -> None:
         command = _envctl_command()
         path = os.environ.get("PATH")
         if install:
+            from envctl.safety import agents
+
+            agents.refuse_schedule_install(environment, agents.detect(os.environ))
             change = core.install(environment, root, command, path=path)
             render.line("\n".join(change.lines))
             render.line(f"installed in the crontab; output goes to {core.log_path(root, env)}" if change.changed

@@ -17,6 +17,7 @@ import yaml
 from envctl.config.durations import parse_duration
 from envctl.config.model import (
     ACTIONS,
+    AGENT_POLICIES,
     DEFAULT_TIMEOUT,
     NAME_RE,
     TAG_PREFIX,
@@ -144,7 +145,18 @@ class Loader:
             vars=MappingProxyType(self.str_map(data.get("vars"), "vars", var_names=True)),
             components=MappingProxyType(components), sleep=self.sleep(data.get("sleep")),
             state=self.state(data.get("state")), schedule=self.schedule(data.get("schedule")), review=review,
+            agents=self.agents(data.get("agents")),
         )
+
+    def agents(self, value: Any) -> str:
+        if value is None:
+            return AGENT_POLICIES[0]
+        if isinstance(value, str) and value in AGENT_POLICIES:
+            return value
+        shown = f"'{value}'" if isinstance(value, str) else _kind(value)
+        raise self.fail("agents", f"must be {', '.join(AGENT_POLICIES[:-1])} or {AGENT_POLICIES[-1]}, not {shown}",
+                        hint="approved: inside an AI coding agent's session only scripts a person approved run "
+                             "(envctl approve); never: agents may not change the environment; any: no check")
 
     def aws(self, value: Any) -> AwsTarget:
         data = self.mapping(value, "aws")
@@ -306,7 +318,8 @@ class Loader:
         return matches[0] if matches else None
 
 
-_TOP_KEYS = ("name", "region", "aws", "tags", "vars", "components", "sleep", "state", "schedule", "review")
+_TOP_KEYS = ("name", "region", "aws", "tags", "vars", "components", "sleep", "state", "schedule", "review",
+             "agents")
 _COMPONENT_KEYS = ("dir", "depends_on", "timeout", "vars", "install", "delete", "update", "sleep", "wake")
 
 

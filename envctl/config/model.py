@@ -78,6 +78,11 @@ class ScheduleConfig:
     down_after: float | None = None
 
 
+AGENT_POLICIES = ("approved", "never", "any")
+"""``agents:`` in env.yaml: inside an AI coding agent's session, mutate with approved scripts only, never, or
+without a check."""
+
+
 @dataclass(frozen=True)
 class Environment:
     name: str
@@ -93,6 +98,7 @@ class Environment:
     state: StateConfig = field(default_factory=StateConfig)
     schedule: ScheduleConfig | None = None
     review: str = "off"
+    agents: str = "approved"   # what an AI coding agent's session may run: approved | never | any
 
     def tags_for(self, component: str | None) -> dict[str, str]:
         """The user's tags plus ``envctl:env`` (and ``envctl:component``), in a stable order."""

@@ -1,4 +1,5 @@
-"""Checks that run before any command that mutates: lint, the review gate, the account guard.
+"""Checks that run before any command that mutates: lint, the review gate (and inside an AI coding agent's
+session, the approval of what the command runs), the account guard.
 
 :func:`run` goes first, before the sandbox is started or anything is locked. Once the target is prepared,
 ``envctl.aws.target.prepare`` checks that a sandbox environment's scripts can reach nothing but a loopback
@@ -7,23 +8,28 @@ endpoint.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 
 from envctl.config.model import Environment
 
 
-def run(env: Environment, command: str, *, only: Sequence[str] = ()) -> list[str]:
+def run(env: Environment, command: str, *, only: Sequence[str] = (),
+        environ: Mapping[str, str] | None = None) -> list[str]:
     """Raise a RefusedError (exit 2, nothing run) on a violation; return warnings to show.
 
     A teardown (``down``, and ``reap`` through it) is checked only for what it runs: the delete scripts of
     the components it tears down (``only`` and what depends on them) and the files they source (the review
     gate adds env.yaml, which gives them their account and vars). An install script nobody has approved or
-    fixed yet must not keep a costly environment up.
+    fixed yet must not keep a costly environment up. ``environ`` (default: envctl's own environment) tells
+    whether this is an AI coding agent's session.
     """
     from envctl.aws.guard import check_account
+    from envctl.safety.agents import detect
     from envctl.safety.lint import require_lint_clean
-    from envctl.safety.review import check_review
+    from envctl.safety.review import check_agent_session, check_review
 
+    check_agent_session(env, command, detect(os.environ if environ is None else environ))
     teardown = None
     if command == "down":
         from envctl.config import graph

@@ -8,7 +8,8 @@ against.
 With ``review: required`` in env.yaml, :func:`check_review` refuses (exit 2, nothing run) while any of those
 files differs from its approved version, listing each one with a unified diff against the approved copy.
 A teardown (``down``, ``reap``) needs approval only of what it runs: the delete scripts of the components it
-deletes, the files they source, and env.yaml.
+deletes, the files they source, and env.yaml. Inside an AI coding agent's session, :func:`check_agent_session`
+applies the same record to what a command runs, whatever ``review:`` says (``agents:`` in env.yaml).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from envctl.safety.lint import teardown_scripts
 
 if TYPE_CHECKING:
     from envctl.config.model import Environment
+    from envctl.safety.agents import AgentSession
 
 LOCK_NAME = "envctl.lock"
 LOCK_VERSION = 1
@@ -184,3 +186,56 @@ def relative_path(env: Environment, path: Path) -> str:
         return path.resolve().relative_to(env.root.resolve()).as_posix()
     except ValueError:
         return path.resolve().as_posix()
+
+
+# ---------------------------------------------------------------- inside an AI coding agent's session
+
+# What each mutating command runs: an agent's session may run it once these scripts (and env.yaml) are approved.
+COMMAND_ACTIONS: dict[str, tuple[str, ...]] = {
+    "up": ("install",), "update": ("update",), "down": ("delete",), "reap": ("delete",),
+    "sleep": ("sleep",), "wake": ("wake",),
+}
+
+
+def files_for(env: Environment, actions: Sequence[str]) -> set[str]:
+    """The reviewed files a run of ``actions`` depends on: env.yaml, those scripts and what they source."""
+    from envctl.safety.shellparse import sourced_files
+
+    files = {relative_path(env, env.file)}
+    for component in env.components.values():
+        for action, path in component.scripts.all().items():
+            if action in actions:
+                files.add(relative_path(env, path))
+                files.update(relative_path(env, library) for library in sourced_files(path))
+    return files
+
+
+def check_agent_session(env: Environment, command: str, session: AgentSession | None) -> None:
+    """Inside an AI coding agent's session (``session``, from :func:`envctl.safety.agents.detect`), refuse
+    (RefusedError, exit 2, nothing run) what ``agents:`` in env.yaml does not allow: with ``approved`` (the
+    default) any script the command runs that a person has not approved as it is; with ``never`` the command
+    itself. ``any``: no check.
+
+    A guard against accidents, not a boundary: IAM is the boundary (``envctl policy``).
+    """
+    if session is None or env.agents == "any":
+        return
+    who = f"this is an AI coding agent's session ({session.describe()})"
+    if env.agents == "never":
+        raise RefusedError(f"{who} and {relative_path(env, env.file)} says agents: never: agents do not change "
+                           f"'{env.name}'; nothing was run",
+                           hint=f"a person runs it, outside the agent session: envctl {command} {env.name}")
+    wanted = files_for(env, COMMAND_ACTIONS.get(command, tuple(COMMAND_ACTIONS)))
+    pending = [r for r in unapproved(env) if r.path in wanted]
+    if not pending:
+        return
+    parts = [f"{who}: it runs only scripts a person approved (agents: approved, the default, for "
+             f"{relative_path(env, env.file)}), and {len(pending)} file(s) that 'envctl {command}' depends on "
+             "are not approved as they are; nothing was run:"]
+    for review in pending:
+        parts.append(f"  {review.status}: {review.path}")
+        if review.status == "changed":
+            parts.append(_indent(describe_change(env, review)))
+    raise RefusedError("\n".join(parts),
+                       hint=f"a person reads them and runs, outside the agent session: envctl approve {env.name} "
+                            f"(and commits {relative_path(env, lock_path(env))}); then run this again")
