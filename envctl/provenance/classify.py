@@ -39,7 +39,9 @@ AGENT_MARKERS: tuple[Marker, ...] = (
            "agent's environment"),
 )
 
-_CONSOLE_UA = re.compile(r"console\.(aws\.)?amazon(aws)?\.com|signin\.amazonaws\.com|^Mozilla/|AWS-Console", re.I)
+# console.amazonaws.com, console.ec2.amazonaws.com, console.aws.amazon.com, the sign-in service, a browser's.
+_CONSOLE_UA = re.compile(r"console(\.[a-z0-9-]+)*\.amazonaws\.com|console\.aws\.amazon\.com|signin\.amazonaws\.com"
+                         r"|^Mozilla/", re.I)
 _NOT_SERVICES = ("signin.amazonaws.com", "aws-mcp.amazonaws.com")
 
 
@@ -87,7 +89,8 @@ class CreatedBy:
         what = f"{self.event_name} at {self.event_time}"
         if self.kind == "agent":
             return f"{self.agent}: {what} by {who}"
-        return f"{what} by {who}, user agent {self.user_agent or '-'}"
+        agent = self.user_agent or "-"
+        return f"{what} by {who}, user agent {agent if len(agent) <= 60 else agent[:59] + '…'}"
 
 
 UNKNOWN = CreatedBy("unknown")
