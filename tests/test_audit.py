@@ -194,3 +194,47 @@ def test_the_read_only_policy_grants_lookup_events(tmp_path: Path) -> None:
     actions = json.loads(result.stdout)["Statement"][0]["Action"]
     assert "cloudtrail:LookupEvents" in actions
     assert os.environ.get("ENVCTL_SANDBOX_PORT")  # the session's sandbox stays the one every other test uses
+
+
+def test_reading_stops_at_its_budget_and_says_the_window_is_incomplete(aws: str) -> None:
+    import datetime as dt
+
+    import boto3
+
+    from envctl.provenance.cloudtrail import Pace, read_writes
+
+    ec2 = boto3.client("ec2")
+    for i in range(5):
+        ec2.create_security_group(GroupName=f"budget{i}", Description="d")
+    now = dt.datetime.now(dt.timezone.utc)
+
+    def factory(service: str, region: str) -> Any:
+        return boto3.client(service, region_name=region)
+
+    whole = read_writes(factory, ["us-east-1"], now - dt.timedelta(hours=1), now + dt.timedelta(minutes=1),
+                        pace=Pace(None), max_events=5)
+    assert whole.complete and len(whole.events) == 5
+    cut = read_writes(factory, ["us-east-1"], now - dt.timedelta(hours=1), now + dt.timedelta(minutes=1),
+                      pace=Pace(None), max_events=3)
+    assert len(cut.events) == 3
+    assert not cut.complete
+    assert "us-east-1: stopped after 3 write events" in cut.problems[0]
+
+
+def test_lookups_are_paced_at_the_documented_rate() -> None:
+    from envctl.provenance.cloudtrail import Pace
+
+    now = [100.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    pace = Pace(2.0, clock=lambda: now[0], sleep=sleep)
+    for _ in range(5):
+        pace.wait()
+    assert slept == [0.5, 0.5, 0.5, 0.5]
+    now[0] += 3.0  # a slow page: no wait after it
+    pace.wait()
+    assert len(slept) == 4
