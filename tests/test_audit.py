@@ -238,3 +238,18 @@ def test_lookups_are_paced_at_the_documented_rate() -> None:
     now[0] += 3.0  # a slow page: no wait after it
     pace.wait()
     assert len(slept) == 4
+
+
+def test_account_scan_leaves_out_what_another_environments_run_made(tmp_path: Path, aws: str) -> None:
+    for name in ("one", "two"):
+        make_env(tmp_path, name, f"name: {name}\nregion: us-east-1\naws: {{target: sandbox}}\ncomponents:\n"
+                                 "  queue: {}\n",
+                 {"queue": {"install-queue.sh": f'aws sqs create-queue --queue-name {name}-q --tags "$ENVCTL_TAGS_KV"'
+                                               " >/dev/null\n",
+                            "delete-queue.sh": "true\n"}})
+        assert run_cli("up", name, root=tmp_path, env=HUMAN_SESSION).exit_code == 0
+    result = run_cli("audit", "one", "--account", "--json", root=tmp_path, env=HUMAN_SESSION)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["outside"] == []
+    assert [(r["id"], r["created_by"]["kind"]) for r in report["resources"]] == [("one-q", "envctl")]

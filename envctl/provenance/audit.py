@@ -24,6 +24,7 @@ from envctl.provenance.cloudtrail import EventWindow, Pace, clip, read_writes
 from envctl.provenance.outside import OutsideItem, outside_items
 from envctl.run.scriptenv import ua_app_id
 from envctl.state.backends import backend_for
+from envctl.state.history import history
 from envctl.teardown.verify import check_account, state_outputs, targets_from
 
 CLOCK_SKEW = _dt.timedelta(minutes=10)   # a laptop's clock against AWS's: start the window a little earlier
@@ -204,8 +205,10 @@ def audit_environment(env: Environment, root: Path, *, account: bool = False,
     outside = None
     if account:
         since = _parse(backend.load(env.name).up_since) or start
+        # Another environment's envctl run in the same account is envctl too: not "outside".
+        every_run = {**step_refs(history(root, None)), **steps}
         outside = outside_items([e for e in window.events if in_scope(e, covered) and not by_aws_service(e)],
-                                steps, since=since)
+                                every_run, since=since)
     return AuditReport(env.name, regions, f"{start:%Y-%m-%dT%H:%M:%SZ}", f"{now:%Y-%m-%dT%H:%M:%SZ}", resources,
                        tuple(outside) if outside is not None else None, tuple(problems),
                        notes=(note,) if note else ())

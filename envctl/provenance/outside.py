@@ -97,7 +97,7 @@ def priced(rtype: str, ident: str, region: str, request: Any) -> tuple[float | N
 
 def outside_items(events: list[Mapping[str, Any]], steps: Mapping[str, StepRef], *,
                   since: _dt.datetime) -> list[OutsideItem]:
-    """Resources created since ``since`` by anyone but the environment's envctl runs, and not deleted since."""
+    """Resources created since ``since`` by anyone but the envctl runs of ``steps``, and not deleted since."""
     gone = deletions(events)
     floor = f"{since:%Y-%m-%dT%H:%M:%SZ}"
     items: list[OutsideItem] = []
