@@ -25,7 +25,9 @@ def verdict(report: Any) -> str:
             parts.append(f"{len(found)} resource(s) of {report.env} not made by an envctl run")
         if outside:
             hourly = sum(o.hourly_usd or 0.0 for o in outside)
-            parts.append(f"{len(outside)} made outside envctl since {report.env} came up (${hourly:,.3f}/h)")
+            unpriced = sum(1 for o in outside if o.hourly_usd is None)
+            cost = f"${hourly:,.3f}/h" + (f" + {unpriced} unpriced" if unpriced else "")
+            parts.append(f"{len(outside)} made outside envctl since {report.env} came up ({cost})")
         return "FOUND: " + "; ".join(parts)
     if not report.complete:
         reasons = list(report.problems)
