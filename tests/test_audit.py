@@ -253,3 +253,45 @@ def test_account_scan_leaves_out_what_another_environments_run_made(tmp_path: Pa
     report = json.loads(result.stdout)
     assert report["outside"] == []
     assert [(r["id"], r["created_by"]["kind"]) for r in report["resources"]] == [("one-q", "envctl")]
+
+
+# Events as real CloudTrail writes them (shapes from AWS's documented examples): what each one created.
+ARN_DB = "arn:aws:rds:eu-west-1:111122223333:db:orders"
+ARN_LB = "arn:aws:elasticloadbalancing:eu-west-1:111122223333:loadbalancer/app/web/50dc6c495c0c9188"
+
+
+@pytest.mark.parametrize(("name", "request_parameters", "response", "created"), [
+    ("RunInstances", {"instanceType": "m6i.large"},
+     {"reservationId": "r-1", "instancesSet": {"items": [{"instanceId": "i-0abc", "subnetId": "subnet-1"}]}},
+     ["i-0abc"]),
+    ("CreateNatGateway", {"subnetId": "subnet-1"},
+     {"CreateNatGatewayResponse": {"natGateway": {"natGatewayId": "nat-1", "subnetId": "subnet-1"}}}, ["nat-1"]),
+    ("CreateDBInstance", {"dBInstanceIdentifier": "orders"},
+     {"dBInstanceIdentifier": "orders", "dBSubnetGroup": {"dBSubnetGroupName": "net"}, "dBInstanceArn": ARN_DB},
+     ["orders", ARN_DB]),
+    ("RestoreDBInstanceFromDBSnapshot", {"dBInstanceIdentifier": "orders", "dBSnapshotIdentifier": "snap"},
+     {"dBInstanceIdentifier": "orders", "dBInstanceArn": ARN_DB}, ["orders", ARN_DB]),
+    ("CreateSecurityGroup", {"groupName": "web"}, {"_return": True, "groupId": "sg-1"}, ["sg-1"]),
+    ("CreateLogGroup", {"logGroupName": "/aws/eks/test/cluster"}, None, ["/aws/eks/test/cluster"]),
+    ("CreateBucket", {"bucketName": "acme-logs", "Host": "acme-logs.s3.amazonaws.com"}, None, ["acme-logs"]),
+    ("CreateRole", {"roleName": "ci"}, {"role": {"path": "/", "roleName": "ci", "roleId": "AROA1",
+                                                 "arn": "arn:aws:iam::111122223333:role/ci"}},
+     ["ci", "AROA1", "arn:aws:iam::111122223333:role/ci"]),
+    ("CreateLoadBalancer", {"name": "web"},
+     {"loadBalancers": [{"loadBalancerArn": ARN_LB, "loadBalancerName": "web", "vpcId": "vpc-1"}]},
+     [ARN_LB, "web"]),
+    ("CreateTags", {"resourcesSet": {"items": [{"resourceId": "vpc-1"}]}}, {"_return": True}, []),
+    ("ModifyVpcAttribute", {"vpcId": "vpc-1"}, None, []),
+])
+def test_what_a_creating_call_made(name: str, request_parameters: Any, response: Any, created: list[str]) -> None:
+    from envctl.aws.cloudtrail_shape import created_ids
+
+    assert created_ids(name, request_parameters, response) == created
+
+
+def test_what_a_deleting_call_took_away() -> None:
+    from envctl.aws.cloudtrail_shape import deleted_ids
+
+    assert deleted_ids("DeleteSecurityGroup", {"groupId": "sg-1"}) == ["sg-1"]
+    assert deleted_ids("TerminateInstances", {"instancesSet": {"items": [{"instanceId": "i-1"}]}}) == ["i-1"]
+    assert deleted_ids("CreateVpc", {"cidrBlock": "10.0.0.0/16"}) == []
