@@ -142,6 +142,7 @@ def test_audit_against_a_server_without_cloudtrail_exits_6_and_says_why(tmp_path
     assert result.exit_code == 6, result.output
     assert "INCOMPLETE" in result.output
     assert "does not serve cloudtrail:LookupEvents" in result.output
+    assert "moto server envctl did not start, so it keeps no CloudTrail" in result.output
     report = json.loads(run_cli("audit", "test", "--json", root=tmp_path, env=HUMAN_SESSION).stdout)
     assert report["complete"] is False
     assert [r["created_by"]["kind"] for r in report["resources"]] == ["unknown"]

@@ -191,10 +191,10 @@ def audit_environment(env: Environment, root: Path, *, account: bool = False,
     backend = backend_for(root, env.state, env=env)
     runs = backend.runs(env.name)
     targets = targets_from(env, state_outputs(env))
-    inventory = collect(env.name, regions=[env.region], clusters=targets.clusters,
+    covered = covered_regions(env)
+    inventory = collect(env.name, regions=list(covered), clusters=targets.clusters,
                         db_instances=targets.db_instances, client_factory=client_factory)
     start, note = clip(window_start(runs, now), now)
-    covered = covered_regions(env)
     regions = regions_to_read(covered, inventory.resources, account)
     if pace is None and env.aws.target == "sandbox":
         pace = Pace(None)  # a local server: no rate to respect
@@ -209,6 +209,19 @@ def audit_environment(env: Environment, root: Path, *, account: bool = False,
         every_run = {**step_refs(history(root, None)), **steps}
         outside = outside_items([e for e in window.events if in_scope(e, covered) and not by_aws_service(e)],
                                 every_run, since=since)
+    notes = [n for n in (note, _sandbox_hint(env, root, window)) if n]
     return AuditReport(env.name, regions, f"{start:%Y-%m-%dT%H:%M:%SZ}", f"{now:%Y-%m-%dT%H:%M:%SZ}", resources,
-                       tuple(outside) if outside is not None else None, tuple(problems),
-                       notes=(note,) if note else ())
+                       tuple(outside) if outside is not None else None, tuple(problems), notes=tuple(notes))
+
+
+def _sandbox_hint(env: Environment, root: Path, window: EventWindow) -> str | None:
+    """What to do when the sandbox in use is a moto server envctl did not start (it keeps no CloudTrail)."""
+    if env.aws.target != "sandbox" or window.complete:
+        return None
+    from envctl.aws import sandbox
+
+    info = sandbox.status(root)
+    if info is None or info.pid is not None:
+        return None
+    return (f"the sandbox on port {info.port} is a moto server envctl did not start, so it keeps no CloudTrail: "
+            "stop it where it was started; the next envctl command starts envctl's own sandbox")
