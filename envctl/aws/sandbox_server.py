@@ -6,6 +6,10 @@ or a wrapper in between would report its own pid, and killing that one would lea
 ``GET /envctl-sandbox`` answers ``{"pid", "port", "started", "boot_id", "generation"}``. ``boot_id`` is new
 at every start and ``generation`` counts the resets through ``POST /moto-api/reset``, so together they tell
 whether the resources an environment made are still there.
+
+In front of moto sits the sandbox's CloudTrail (:mod:`envctl.aws.cloudtrail_recorder`): every write it serves is
+kept as a management event and ``cloudtrail:LookupEvents`` answers from them; a reset wipes them with the
+resources. The info endpoint says ``"cloudtrail": true``.
 """
 
 from __future__ import annotations
@@ -32,11 +36,13 @@ class _SandboxApp:
     """WSGI middleware: answers INFO_PATH itself, counts resets, hands everything else to moto."""
 
     def __init__(self, inner: Callable[[dict[str, Any], StartResponse], Iterable[bytes]], *, port: int,
-                 started: str) -> None:
+                 started: str, on_reset: Callable[[], None] | None = None) -> None:
         self._inner = inner
         self._lock = threading.Lock()
         self._generation = 0
-        self._info = {"pid": os.getpid(), "port": port, "started": started, "boot_id": uuid.uuid4().hex}
+        self._on_reset = on_reset
+        self._info = {"pid": os.getpid(), "port": port, "started": started, "boot_id": uuid.uuid4().hex,
+                      "cloudtrail": on_reset is not None}
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -50,6 +56,8 @@ class _SandboxApp:
             # Counted before the reset runs: a reader never sees the old identity on a wiped sandbox.
             with self._lock:
                 self._generation += 1
+            if self._on_reset is not None:
+                self._on_reset()
         return self._inner(environ, start_response)
 
 
@@ -78,11 +86,13 @@ def main(argv: list[str] | None = None) -> None:
     from moto.server import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import run_simple
 
+    from envctl.aws.cloudtrail_recorder import CloudTrailRecorder
+
     # One line per request would grow the log without bound over a long-lived sandbox; errors still show.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     print(f"envctl sandbox (moto) pid {os.getpid()} listening on http://{args.host}:{args.port}", flush=True)
-    moto_app = DomainDispatcherApplication(create_backend_app)
-    app = _SandboxApp(moto_app, port=args.port, started=args.started)
+    recorder = CloudTrailRecorder(DomainDispatcherApplication(create_backend_app))
+    app = _SandboxApp(recorder, port=args.port, started=args.started, on_reset=recorder.clear)
     run_simple(args.host, args.port, app, threaded=True, use_reloader=False,
                request_handler=MotoRequestHandler)
 

@@ -8,6 +8,7 @@ No pricing and no printing here.
 from envctl.inventory.collectors import (
     ACCOUNT_ACTIONS,
     ALL_ACTIONS,
+    AUDIT_ACTIONS,
     COLLECTORS,
     POLICY_ACTIONS,
     SPEND_ACTIONS,
@@ -20,6 +21,7 @@ from envctl.inventory.readonly import ReadOnlyViolation, policy_json
 __all__ = [
     "ACCOUNT_ACTIONS",
     "ALL_ACTIONS",
+    "AUDIT_ACTIONS",
     "COLLECTORS",
     "GLOBAL",
     "POLICY_ACTIONS",

@@ -46,5 +46,8 @@ ACCOUNT_ACTIONS: frozenset[str] = frozenset({"sts:GetCallerIdentity"})
 SPEND_ACTIONS: frozenset[str] = frozenset({"ce:GetCostAndUsage"})
 """Only ``verify --spend`` needs these."""
 
-POLICY_ACTIONS: frozenset[str] = ALL_ACTIONS | ACCOUNT_ACTIONS | SPEND_ACTIONS
-"""Everything ``envctl verify`` may call: what ``--print-policy`` grants."""
+AUDIT_ACTIONS: frozenset[str] = frozenset({"cloudtrail:LookupEvents"})
+"""What ``envctl audit`` reads besides the inventory: who created each resource."""
+
+POLICY_ACTIONS: frozenset[str] = ALL_ACTIONS | ACCOUNT_ACTIONS | SPEND_ACTIONS | AUDIT_ACTIONS
+"""Everything ``envctl verify`` and ``envctl audit`` may call: what ``--print-policy`` grants."""

@@ -11,6 +11,25 @@ from pathlib import Path
 from envctl.config.model import Component, Environment
 
 _KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+UA_APP_ID_MAX = 50  # what the AWS SDKs accept in AWS_SDK_UA_APP_ID
+
+
+def ua_app_id(run_id: str, component: str) -> str:
+    """The app id every AWS call of a script carries in its user agent: ``envctl.<run id>.<component>``.
+
+    The SDKs send it as ``app/<id>``, so CloudTrail shows which run and component made a call (``envctl audit``).
+    Run ids and component names use only characters user agents keep as they are (``/`` would become ``-``).
+    A component name too long for the 50 characters keeps its start and gets 6 hex digits of its sha256, so the
+    id stays the same for the same run and component: ``envctl.20261130T094000Z-ab12.<start>-<hash>``.
+    """
+    head = f"envctl.{run_id}."
+    room = UA_APP_ID_MAX - len(head)
+    if len(component) <= room:
+        return head + component
+    digest = hashlib.sha256(component.encode()).hexdigest()
+    if room >= 12:
+        return head + component[: room - 7] + "-" + digest[:6]
+    return "envctl." + hashlib.sha256(f"{run_id}/{component}".encode()).hexdigest()[: UA_APP_ID_MAX - 7]
 
 
 def output_prefix(component: str) -> str:
@@ -48,6 +67,7 @@ def script_environment(base: Mapping[str, str], env: Environment, component: Com
         "ENVCTL_RUN_ID": run_id,
         "ENVCTL_OUTPUT": str(output_file),
         "ENVCTL_ROOT": str(env.root),
+        "AWS_SDK_UA_APP_ID": ua_app_id(run_id, component.name),
     })
     result.update(tags_forms(env.tags_for(component.name)))
     return result
