@@ -22,15 +22,15 @@ from typing import Any
 import pytest
 
 from envctl.provenance.classify import StepRef, classify
+from envctl.safety.agents import MARKER_VARIABLES
 from tests.conftest import REPO, make_env, run_cli
 
 pytestmark = pytest.mark.sandbox
 
-# The shell running the tests may be an AI agent's session: envctl must see a person's.
-HUMAN_SESSION: dict[str, str | None] = {name: None for name in (
-    "CLAUDECODE", "CLAUDE_CODE_ENTRYPOINT", "CODEX_SANDBOX", "CODEX_CI", "CODEX_THREAD_ID", "CURSOR_AGENT",
-    "CURSOR_TRACE_ID", "GEMINI_CLI", "KIRO_SESSION_ID", "AGENT_CONTEXT_OUT", "AGENT", "AWS_EXECUTION_ENV",
-    "AWS_SDK_UA_APP_ID", "COPILOT_AGENT_SESSION_ID", "OPENCODE", "AIDER_SESSION")}
+# The shell running the tests may be an AI agent's session: envctl must see a person's (the conftest clears the
+# markers envctl knows; the app id and execution environment of an outer tool go too).
+HUMAN_SESSION: dict[str, str | None] = {name: None for name in (*MARKER_VARIABLES, "AWS_EXECUTION_ENV",
+                                                               "AWS_SDK_UA_APP_ID")}
 AMAZON_Q = "AmazonQ-For-CLI Version/1.19.0"  # what Amazon Q Developer CLI puts in AWS_EXECUTION_ENV
 
 
