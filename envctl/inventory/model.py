@@ -60,6 +60,7 @@ class Scope:
     db_instances: Mapping[str, str | None]  # RDS instance id -> owning component
     client: ClientFactory                   # already read-only guarded
     component: str | None = None
+    parents: Mapping[str, Mapping[str, str | None]] = field(default_factory=dict)  # see inventory.parents
 
     def owner(self, tags: Mapping[str, str], *,
               cluster: str | None = None) -> tuple[bool, str | None, str | None]:
