@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from envctl.inventory import confirm, ec2, eks, iam, misc, parents, rds, rds_aurora, tagging
+from envctl.inventory import confirm, ec2, eks, iam, misc, parents, rds, rds_aurora, tagging, vpc
 from envctl.inventory.model import Resource, Scope
 
 
@@ -35,11 +35,13 @@ COLLECTORS: tuple[Collector, ...] = (
     Collector("rds", rds.collect),
     Collector("eks-log-groups", misc.collect_eks_log_groups, needs_clusters=True),
     Collector("rds-clusters", rds_aurora.collect),
+    Collector("vpc-orphans", vpc.collect),
+    Collector("recorded-addresses", vpc.collect_addresses),
 )
 
 ALL_ACTIONS: frozenset[str] = frozenset(
     tagging.ACTIONS + confirm.ACTIONS + iam.ACTIONS + eks.ACTIONS + ec2.ACTIONS + misc.ACTIONS + rds.ACTIONS
-    + parents.ACTIONS + rds_aurora.ACTIONS
+    + parents.ACTIONS + rds_aurora.ACTIONS + vpc.ACTIONS
 )
 
 ACCOUNT_ACTIONS: frozenset[str] = frozenset({"sts:GetCallerIdentity"})

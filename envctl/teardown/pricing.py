@@ -126,6 +126,8 @@ def _priced(res: Resource, p: Mapping[str, Any]) -> Price:
         return _from(hourly_table, f"elb:{kind}", hourly, kind + " load balancer ${}/h (+ LCU, public IPs)")
     if rtype == "ec2:instance":
         return _instance(attrs, p.get("ec2") or {})
+    if rtype == "ec2:vpc-endpoint":
+        return _endpoint(attrs, hourly_table)
     if rtype == "rds:cluster":
         return unknown("Aurora storage and I/O bill by use, which describe calls do not show "
                        "(its instances are priced on their own)")
@@ -146,6 +148,17 @@ def _instance(attrs: Mapping[str, Any], ec2: Mapping[str, float]) -> Price:
     if itype not in ec2:
         return unknown(f"no price for instance type {itype}")
     return hourly(ec2[itype], f"{itype} ${ec2[itype]}/h")
+
+
+def _endpoint(attrs: Mapping[str, Any], table: Mapping[str, float]) -> Price:
+    kind = str(attrs.get("endpoint_type") or "").lower()
+    if kind == "gateway":
+        return Price(0.0, 0.0, "gateway endpoint: free", free=True)
+    rate = table.get(f"vpc-endpoint:{kind}")
+    if rate is None:
+        return unknown(f"no price for {kind or 'unknown'} VPC endpoints")
+    azs = int(attrs.get("azs") or 1)
+    return hourly(rate * azs, f"{kind} endpoint ${rate}/h x {azs} AZ (+ data processed)")
 
 
 def _aurora(attrs: Mapping[str, Any], p: Mapping[str, Any]) -> Price:
