@@ -86,13 +86,13 @@ class Scope:
 
 
 CLUSTER_TAG_KEYS = ("elbv2.k8s.aws/cluster", "eks:cluster-name", "aws:eks:cluster-name",
-                    "cluster.k8s.amazonaws.com/name")
+                    "cluster.k8s.amazonaws.com/name", "KubernetesCluster", "alpha.eksctl.io/cluster-name")
 
 
 def cluster_of(tags: Mapping[str, str], clusters: Mapping[str, Any]) -> str | None:
     """The environment's cluster a resource was made for, from the tags controllers and EKS put on it."""
     for name in clusters:
-        if f"kubernetes.io/cluster/{name}" in tags:
+        if tags.get(f"kubernetes.io/cluster/{name}", "shared") != "shared":  # "shared": used, not owned
             return name
         if any(tags.get(key) == name for key in CLUSTER_TAG_KEYS):
             return name
