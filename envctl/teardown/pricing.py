@@ -30,6 +30,7 @@ FREE_TYPES = {
 _FREE_BASIS = {
     "autoscaling:autoScalingGroup": "free (its instances are priced on their own)",
     "eks:nodegroup": "free (its instances are priced on their own)",
+    "lambda:function": "free by existing (requests and provisioned concurrency bill by use)",
 }
 _LB_KIND = {"app": "application", "net": "network", "gwy": "gateway"}
 
