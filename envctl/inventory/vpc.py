@@ -6,7 +6,9 @@
 - Detached network interfaces AWS made for the environment's parents: the VPC CNI's (``aws-K8S-<instance>``,
   tagged ``cluster.k8s.amazonaws.com/name`` by current CNI versions), the EKS control plane's
   (``Amazon EKS <cluster>``) and Lambda's (``AWS Lambda VPC ENI-<function>-<uuid>``). They block the deletes
-  of subnets and security groups; a public IP on one bills.
+  of subnets and security groups; a public IP on one bills. Only these families are listed: any detached
+  interface in the VPC would also take the sandbox's interface-endpoint and NAT interfaces, which it shows as
+  plain detached ones (AWS shows them in use, of type ``vpc_endpoint`` / ``nat_gateway``).
 - Elastic IPs an output recorded (``*ALLOCATION_ID``): a NAT gateway's address allocated without tags outlives
   the NAT gateway and bills by the hour.
 """
