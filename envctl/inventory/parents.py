@@ -90,7 +90,10 @@ def adopt(scope: Scope, *, component: str | None, parent: str, arn: str, type: s
 
 
 def recorded(scope: Scope, kind: str) -> dict[str, str | None]:
-    return dict(scope.parents.get(kind) or {})
+    """The parents of ``kind`` the state names; after one component's delete, only that component's (the
+    others' orphans are not its leftovers, and looking for them would only cost calls)."""
+    named = scope.parents.get(kind) or {}
+    return {pid: comp for pid, comp in named.items() if scope.component is None or comp == scope.component}
 
 
 def tagged_arns(scope: Scope, region: str, types: list[str]) -> dict[str, str | None]:
