@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from envctl.inventory import confirm, ec2, eks, iam, misc, rds, tagging
+from envctl.inventory import confirm, ec2, eks, iam, logs, misc, orphans_eks, parents, rds, rds_aurora, tagging, vpc
 from envctl.inventory.model import Resource, Scope
 
 
@@ -34,10 +34,17 @@ COLLECTORS: tuple[Collector, ...] = (
     Collector("secretsmanager", misc.collect_secrets),
     Collector("rds", rds.collect),
     Collector("eks-log-groups", misc.collect_eks_log_groups, needs_clusters=True),
+    Collector("rds-clusters", rds_aurora.collect),
+    Collector("vpc-orphans", vpc.collect),
+    Collector("recorded-addresses", vpc.collect_addresses),
+    Collector("eks-orphan-tags", orphans_eks.collect_tagged, needs_clusters=True),
+    Collector("eks-oidc-providers", orphans_eks.collect_oidc, needs_clusters=True),
+    Collector("service-log-groups", logs.collect),
 )
 
 ALL_ACTIONS: frozenset[str] = frozenset(
     tagging.ACTIONS + confirm.ACTIONS + iam.ACTIONS + eks.ACTIONS + ec2.ACTIONS + misc.ACTIONS + rds.ACTIONS
+    + parents.ACTIONS + rds_aurora.ACTIONS + vpc.ACTIONS + orphans_eks.ACTIONS + logs.ACTIONS
 )
 
 ACCOUNT_ACTIONS: frozenset[str] = frozenset({"sts:GetCallerIdentity"})

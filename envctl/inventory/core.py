@@ -44,6 +44,7 @@ def collect(env_name: str, *, regions: Sequence[str], client_factory: ClientFact
             clusters: Mapping[str, str | None] | None = None,
             db_instances: Mapping[str, str | None] | None = None,
             component: str | None = None, max_workers: int = 16,
+            parents: Mapping[str, Mapping[str, str | None]] | None = None,
             collectors: Sequence[Collector] = COLLECTORS) -> Inventory:
     """Everything in ``regions`` that belongs to environment ``env_name``, found without changing anything.
 
@@ -58,7 +59,7 @@ def collect(env_name: str, *, regions: Sequence[str], client_factory: ClientFact
     if component is not None:
         clusters = {name: owner for name, owner in clusters.items() if owner == component}
     scope = Scope(env=env_name, clusters=clusters, db_instances=dict(db_instances or {}), client=clients,
-                  component=component)
+                  component=component, parents=dict(parents or {}))
     jobs = [(c, GLOBAL if c.global_ else region) for c in collectors if clusters or not c.needs_clusters
             for region in ([GLOBAL] if c.global_ else regions)]
     errors: dict[str, str] = {}

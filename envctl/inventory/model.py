@@ -60,6 +60,7 @@ class Scope:
     db_instances: Mapping[str, str | None]  # RDS instance id -> owning component
     client: ClientFactory                   # already read-only guarded
     component: str | None = None
+    parents: Mapping[str, Mapping[str, str | None]] = field(default_factory=dict)  # see inventory.parents
 
     def owner(self, tags: Mapping[str, str], *,
               cluster: str | None = None) -> tuple[bool, str | None, str | None]:
@@ -85,13 +86,13 @@ class Scope:
 
 
 CLUSTER_TAG_KEYS = ("elbv2.k8s.aws/cluster", "eks:cluster-name", "aws:eks:cluster-name",
-                    "cluster.k8s.amazonaws.com/name")
+                    "cluster.k8s.amazonaws.com/name", "KubernetesCluster", "alpha.eksctl.io/cluster-name")
 
 
 def cluster_of(tags: Mapping[str, str], clusters: Mapping[str, Any]) -> str | None:
     """The environment's cluster a resource was made for, from the tags controllers and EKS put on it."""
     for name in clusters:
-        if f"kubernetes.io/cluster/{name}" in tags:
+        if tags.get(f"kubernetes.io/cluster/{name}", "shared") != "shared":  # "shared": used, not owned
             return name
         if any(tags.get(key) == name for key in CLUSTER_TAG_KEYS):
             return name

@@ -30,6 +30,7 @@ FREE_TYPES = {
 _FREE_BASIS = {
     "autoscaling:autoScalingGroup": "free (its instances are priced on their own)",
     "eks:nodegroup": "free (its instances are priced on their own)",
+    "lambda:function": "free by existing (requests and provisioned concurrency bill by use)",
 }
 _LB_KIND = {"app": "application", "net": "network", "gwy": "gateway"}
 
@@ -126,6 +127,11 @@ def _priced(res: Resource, p: Mapping[str, Any]) -> Price:
         return _from(hourly_table, f"elb:{kind}", hourly, kind + " load balancer ${}/h (+ LCU, public IPs)")
     if rtype == "ec2:instance":
         return _instance(attrs, p.get("ec2") or {})
+    if rtype == "ec2:vpc-endpoint":
+        return _endpoint(attrs, hourly_table)
+    if rtype == "rds:cluster":
+        return unknown("Aurora storage and I/O bill by use, which describe calls do not show "
+                       "(its instances are priced on their own)")
     if rtype == "rds:db":
         return _rds(attrs, p)
     return _storage(rtype, attrs, p.get("gb_month") or {})
@@ -145,8 +151,38 @@ def _instance(attrs: Mapping[str, Any], ec2: Mapping[str, float]) -> Price:
     return hourly(ec2[itype], f"{itype} ${ec2[itype]}/h")
 
 
+def _endpoint(attrs: Mapping[str, Any], table: Mapping[str, float]) -> Price:
+    kind = str(attrs.get("endpoint_type") or "").lower()
+    if kind == "gateway":
+        return Price(0.0, 0.0, "gateway endpoint: free", free=True)
+    rate = table.get(f"vpc-endpoint:{kind}")
+    if rate is None:
+        return unknown(f"no price for {kind or 'unknown'} VPC endpoints")
+    azs = int(attrs.get("azs") or 1)
+    return hourly(rate * azs, f"{kind} endpoint ${rate}/h x {azs} AZ (+ data processed)")
+
+
+def _aurora(attrs: Mapping[str, Any], p: Mapping[str, Any]) -> Price:
+    """An Aurora instance: its class by the hour (storage bills on the cluster), or Serverless v2's floor."""
+    engine = {"aurora": "aurora-mysql"}.get(str(attrs.get("engine")), str(attrs.get("engine")))
+    cls = attrs.get("db_class")
+    if attrs.get("status") == "stopped":
+        return Price(0.0, 0.0, f"{engine} {cls} stopped (storage bills on the cluster)")
+    if cls == "db.serverless":
+        acu, rate = attrs.get("serverless_min_acu"), (p.get("hourly") or {}).get("aurora-serverless-v2:acu")
+        if acu is None or rate is None:
+            return unknown("Aurora Serverless v2: " + ("minimum capacity unknown" if rate else "no ACU price"))
+        return hourly(float(acu) * rate, f"Serverless v2 at least {float(acu):g} ACU x ${rate}/ACU-hour")
+    rate = ((p.get("rds") or {}).get(engine) or {}).get(cls)
+    if rate is None:
+        return unknown(f"no price for {engine} {cls}")
+    return hourly(rate, f"{engine} {cls} ${rate}/h (storage bills on the cluster)")
+
+
 def _rds(attrs: Mapping[str, Any], p: Mapping[str, Any]) -> Price:
     engine, cls = str(attrs.get("engine", "")), attrs.get("db_class")
+    if engine.startswith("aurora"):
+        return _aurora(attrs, p)
     size = float(attrs.get("storage_gb") or 0)
     storage_rate = (p.get("gb_month") or {}).get(f"rds-storage:{attrs.get('storage_type') or 'gp2'}")
     if storage_rate is None:
@@ -166,6 +202,8 @@ _STORAGE = {
     "ec2:volume": (lambda a: f"ebs:{a.get('volume_type') or 'standard'}", "size_gb"),
     "ec2:snapshot": (lambda a: f"ebs-snapshot:{a.get('storage_tier') or 'standard'}", "size_gb"),
     "rds:snapshot": (lambda a: "rds-snapshot", "size_gb"),
+    "rds:cluster-snapshot": (lambda a: "aurora-snapshot" if str(a.get("engine", "")).startswith("aurora")
+                             else "rds-snapshot", "size_gb"),
     "logs:log-group": (lambda a: "logs-storage", "stored_gb"),
     "ecr:repository": (lambda a: "ecr-storage", "size_gb"),
 }

@@ -17,6 +17,7 @@ from envctl.errors import AccountMismatchError, RefusedError, UsageError
 from envctl.inventory import collect
 from envctl.inventory.collectors import ACCOUNT_ACTIONS, SPEND_ACTIONS
 from envctl.inventory.model import ClientFactory
+from envctl.inventory.parents import Parents, parents_from
 from envctl.inventory.readonly import guard
 from envctl.teardown.pricing import PriceTable
 from envctl.teardown.report import VerifyReport, build_report
@@ -30,6 +31,7 @@ class Targets:
 
     clusters: Mapping[str, str | None] = field(default_factory=dict)
     db_instances: Mapping[str, str | None] = field(default_factory=dict)
+    parents: Parents = field(default_factory=dict)  # VPCs, DB clusters, functions... (inventory.parents)
 
 
 def _is_cluster_key(key: str) -> bool:
@@ -55,7 +57,7 @@ def targets_from(env: Environment, outputs: Mapping[str, Mapping[str, str]] | No
     name = env.vars.get("CLUSTER_NAME")
     if name and name not in clusters:
         clusters[name] = "cluster" if "cluster" in env.components else None
-    return Targets(clusters, dbs)
+    return Targets(clusters, dbs, parents_from(outputs or {}, {c: comp.vars for c, comp in env.components.items()}))
 
 
 def state_outputs(env: Environment) -> dict[str, dict[str, str]]:
@@ -97,7 +99,7 @@ def verify_environment(env: Environment, root: Path, *, component: str | None = 
         targets = targets_from(env, state_outputs(env))
     inventory = collect(env.name, regions=[env.region], clusters=targets.clusters,
                         db_instances=targets.db_instances, client_factory=client_factory, component=component,
-                        max_workers=max_workers)
+                        max_workers=max_workers, parents=targets.parents)
     return build_report(env.name, inventory, prices)
 
 
