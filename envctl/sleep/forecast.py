@@ -21,6 +21,7 @@ from envctl.inventory.model import ClientFactory
 from envctl.sleep.costmodel import CostModel
 from envctl.sleep.hours import EXAMPLE, HOURS_PER_MONTH, MonthHours, month_hours
 from envctl.sleep.missed import MissedSleep, missed_sleeps
+from envctl.sleep.targets import read_only
 from envctl.state.model import EnvState
 
 
@@ -86,15 +87,18 @@ def _schedule_json(schedule: ScheduleConfig | None) -> dict[str, str | None] | N
     return {"timezone": schedule.timezone, "sleep": schedule.sleep, "wake": schedule.wake}
 
 
-def live_model(env: Environment, root: Path, state: EnvState, factory: ClientFactory) -> CostModel:
-    """The cost lines of the environment as it is: inventory priced, and what sleep switches off."""
+def live_model(env: Environment, root: Path, state: EnvState, factory: ClientFactory,
+               reads: ClientFactory) -> CostModel:
+    """The cost lines of the environment as it is: the inventory priced (through ``factory``), and what sleep
+    switches off (through ``reads``, read-only clients of their own: the inventory guards its clients
+    for its own reads only)."""
     from envctl.sleep import costmodel
     from envctl.sleep.savings import sleepables
     from envctl.teardown import verify
 
-    report = verify.verify_environment(env, root, client_factory=factory, account_check=False)
-    found = sleepables(env.name, region=env.region, config=env.sleep, client_factory=factory,
+    found = sleepables(env.name, region=env.region, config=env.sleep, client_factory=reads,
                        remembered=state.sleep)
+    report = verify.verify_environment(env, root, client_factory=factory, account_check=False)
     return costmodel.build(report, found)
 
 
@@ -108,9 +112,11 @@ def forecast(root: Path, name: str, *, spend: bool = False, client_factory: Clie
     backend = backend_for(root, env.state, env=env)
     state = backend.load(env.name)
     overall = state.overall(list(env.components))
-    factory = client_factory or client_factory_for(env, root)
     notes = _sandbox_notes(env, root, state, overall)
-    model = live_model(env, root, state, factory) if not notes else CostModel(())
+    model = CostModel(())
+    factory = client_factory or client_factory_for(env, root)
+    if not notes:
+        model = live_model(env, root, state, factory, read_only(client_factory or client_factory_for(env, root)))
     if overall == "down":
         notes.append(f"{env.name} is down: nothing of it runs to forecast (envctl up {env.name} first)")
     schedule, hours = env.schedule, month_hours(env.schedule) if env.schedule else None

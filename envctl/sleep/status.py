@@ -49,13 +49,14 @@ def _add_cost(env: Environment, root: Path, st: EnvState, report: EnvStatus) -> 
     from envctl.aws.session import client_factory_for
     from envctl.sleep.check import check_asleep
     from envctl.sleep.forecast import live_model
+    from envctl.sleep.targets import read_only
 
     try:
-        factory = client_factory_for(env, root)
-        model = live_model(env, root, st, factory)
+        reads = read_only(client_factory_for(env, root))
+        model = live_model(env, root, st, client_factory_for(env, root), reads)
         warnings: list[str] = []
         if st.overall(list(env.components)) == "asleep" or st.sleep:
-            warnings = check_asleep(env.name, region=env.region, config=env.sleep, client_factory=factory,
+            warnings = check_asleep(env.name, region=env.region, config=env.sleep, client_factory=reads,
                                     remembered=st.sleep)
     except (EnvctlError, OSError) as err:
         report.warnings.append(f"what it costs is unknown: {err}")

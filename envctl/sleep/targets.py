@@ -24,6 +24,24 @@ EC2_ASG_TAG = "aws:autoscaling:groupName"
 ECS_DIMENSION = "ecs:service:DesiredCount"
 
 
+READ_ACTIONS = (
+    "tag:GetResources", "eks:ListClusters", "eks:DescribeCluster", "eks:ListNodegroups", "eks:DescribeNodegroup",
+    "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeLaunchConfigurations",
+    "ec2:DescribeLaunchTemplateVersions", "ec2:DescribeInstances", "rds:DescribeDBInstances",
+    "rds:DescribeDBClusters", "ecs:DescribeServices", "ecs:DescribeTaskDefinition",
+    "application-autoscaling:DescribeScalableTargets",
+)
+"""What looking at the sleep targets calls (``status``, ``cost``): reads only, refused otherwise."""
+
+
+def read_only(factory: ClientFactory) -> ClientFactory:
+    """``factory`` whose clients refuse anything but :data:`READ_ACTIONS` (give it a factory of its own: a
+    guarded client stays guarded)."""
+    from envctl.inventory.readonly import guard
+
+    return lambda service, region: guard(factory(service, region), READ_ACTIONS)
+
+
 class SleepSwitches(Protocol):
     """What the built-ins read from ``env.yaml`` ``sleep:`` (envctl.config.model.SleepConfig)."""
 
