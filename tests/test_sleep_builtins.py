@@ -386,3 +386,18 @@ def test_wake_forgets_what_was_deleted_while_asleep(estate: Estate) -> None:
     assert f"nodegroup {env}/workers: no longer exists; forgot its sizes" in woken.actions
     assert f"autoscaling group asg-{env}: no longer exists; forgot its sizes" in woken.actions
     assert estate.now()[f"rds orders-{env}"] == ("available", {})
+
+
+def test_a_wait_ends_by_its_component_timeout_and_says_so(estate: Estate) -> None:
+    from envctl.sleep.waits import Wait, Waits
+
+    group = f"asg-{estate.env}"
+    done = Wait(f"rds orders-{estate.env}", "available", "rds", "DBInstanceAvailable",
+                {"DBInstanceIdentifier": f"orders-{estate.env}"}, timeout_s=60)
+    never = Wait(f"autoscaling group {group}", "5 in service", "autoscaling", "GroupInService",
+                 {"AutoScalingGroupNames": [group]}, timeout_s=1.0, count=5)  # it has 2 and wants 2
+    assert Waits([done]).run(factory, REGION) == []  # already there: one look, no delay
+    errors = Waits([never]).run(factory, REGION, delay_s=0.25)
+    assert len(errors) == 1
+    assert errors[0].startswith(f"autoscaling group {group}: not 5 in service after ")
+    assert "(its component's timeout is 1 s); run the command again once it settles" in errors[0]
