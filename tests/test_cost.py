@@ -40,8 +40,8 @@ def tags(component: str, **extra: str) -> list[dict[str, str]]:
 
 
 def build() -> dict[str, str]:
-    """A NAT gateway (and its address), an EKS cluster with 2 nodes, a Fargate service of 2 tasks, a running
-    instance, and an instance someone stopped on purpose."""
+    """A NAT gateway (and its address), an EKS cluster with 2 nodes, a Fargate service of 2 tasks, a cache
+    cluster, a running instance, and an instance someone stopped on purpose."""
     ec2 = boto3.client("ec2", region_name="us-east-1")
     vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.0.0/24")["Subnet"]["SubnetId"]
@@ -69,6 +69,9 @@ def build() -> dict[str, str]:
     ecs.create_service(cluster="demo", serviceName="worker", taskDefinition="worker", desiredCount=2,
                        launchType="FARGATE", tags=[{"key": k, "value": v} for k, v in kv.items()],
                        networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}})
+    boto3.client("elasticache", region_name="us-east-1").create_cache_cluster(
+        CacheClusterId="demo-sessions", Engine="redis", CacheNodeType="cache.t4g.micro", NumCacheNodes=1,
+        Tags=tags("app"))
     return {"nat": nat, "running": run[0]["InstanceId"], "parked": run[1]["InstanceId"]}
 
 
@@ -101,7 +104,9 @@ def test_the_month_on_schedule_against_the_calendar(tmp_path: Path, aws: str) ->
     assert hours["awake"] == pytest.approx(calendar_awake_hours(), abs=0.01)
     assert hours["awake"] + hours["asleep"] == pytest.approx(730, abs=0.01)
     fargate = 0.25 * PRICES["fargate"]["vcpu_hour"] + 0.5 * PRICES["fargate"]["gb_hour"]
-    floor = PRICES["hourly"]["ec2:natgateway"] + PRICES["hourly"]["public-ipv4"] + PRICES["hourly"]["eks:cluster"]
+    cache = PRICES["elasticache"]["cache.t4g.micro"]
+    floor = (PRICES["hourly"]["ec2:natgateway"] + PRICES["hourly"]["public-ipv4"] + PRICES["hourly"]["eks:cluster"]
+             + cache)
     awake = floor + PRICES["ec2"]["t3.micro"] + 2 * PRICES["ec2"]["t3.medium"] + 2 * fargate
     assert rates["awake"] == pytest.approx(awake, abs=1e-4)
     assert rates["asleep"] == pytest.approx(floor, abs=1e-4)
@@ -113,6 +118,8 @@ def test_the_month_on_schedule_against_the_calendar(tmp_path: Path, aws: str) ->
     assert billing[ids["nat"]]["type"] == "ec2:natgateway"
     assert billing[ids["nat"]]["hourly_usd"] == pytest.approx(PRICES["hourly"]["ec2:natgateway"])
     assert billing[ids["nat"]]["component"] == "network"
+    assert billing["demo-sessions"]["type"] == "elasticache:cluster"
+    assert billing["demo-sessions"]["hourly_usd"] == pytest.approx(cache)
     assert ids["parked"] not in billing and ids["running"] not in billing  # stopped, or stopped by sleep
     assert data["unpriced"] == 0
     text = run_cli("cost", "demo", root=root).stdout
