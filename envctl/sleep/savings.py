@@ -121,8 +121,7 @@ def _asgs(env: str, factory: ClientFactory, region: str, data: dict[str, Any], p
     for name, sizes, tags in env_asgs(autoscaling, env):
         awake = sizes if not sizes.asleep else (
             Sizes.parse(tags.get(TAG_SIZE, "")) or Sizes.from_dict((data.get("autoscaling") or {}).get(name)) or sizes)
-        itype = _asg_instance_type(autoscaling, factory("ec2", region), name)
-        arn = f"arn:aws:autoscaling:{region}::autoScalingGroup::autoScalingGroupName/{name}"
+        itype, arn = _asg_instance_type(autoscaling, factory("ec2", region), name)
         items.append(Sleepable("autoscaling", f"autoscaling group {name}", arn, "autoscaling:autoScalingGroup",
                                tags.get(TAG_COMPONENT), itype or "unknown",
                                price("ec2", itype, None) if itype else None, awake.desired, sizes.desired,
@@ -214,8 +213,13 @@ def _task_price(ecs: Any, svc: Service, cache: dict[str, tuple[float, float] | N
     return f"Fargate {size[0]:g} vCPU {size[1]:g} GB", rate
 
 
-def _asg_instance_type(autoscaling: Any, ec2: Any, name: str) -> str | None:
+def _asg_instance_type(autoscaling: Any, ec2: Any, name: str) -> tuple[str | None, str]:
+    """The group's instance type (from its launch template or configuration, else a running instance) and ARN."""
     group = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"][0]
+    return _instance_type(autoscaling, ec2, group), str(group.get("AutoScalingGroupARN") or name)
+
+
+def _instance_type(autoscaling: Any, ec2: Any, group: dict[str, Any]) -> str | None:
     spec = group.get("LaunchTemplate") or \
         ((group.get("MixedInstancesPolicy") or {}).get("LaunchTemplate") or {}).get("LaunchTemplateSpecification")
     if spec:

@@ -34,6 +34,15 @@ READ_ACTIONS = (
 )
 """What looking at the sleep targets calls (``status``, ``cost``): reads only, refused otherwise."""
 
+CHANGE_ACTIONS = (
+    "eks:UpdateNodegroupConfig", "eks:TagResource", "eks:UntagResource", "autoscaling:UpdateAutoScalingGroup",
+    "autoscaling:CreateOrUpdateTags", "autoscaling:DeleteTags", "rds:StopDBInstance", "rds:StartDBInstance",
+    "rds:StopDBCluster", "rds:StartDBCluster", "rds:AddTagsToResource", "rds:RemoveTagsFromResource",
+    "ec2:StopInstances", "ec2:StartInstances", "ec2:CreateTags", "ec2:DeleteTags", "ecs:UpdateService",
+    "ecs:TagResource", "ecs:UntagResource", "application-autoscaling:RegisterScalableTarget",
+)
+"""What ``sleep`` and ``wake`` change through the built-ins (with :data:`READ_ACTIONS`): a scheduler's role."""
+
 
 def read_only(factory: ClientFactory) -> ClientFactory:
     """``factory`` whose clients refuse anything but :data:`READ_ACTIONS` (give it a factory of its own: a
