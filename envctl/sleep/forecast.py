@@ -106,7 +106,6 @@ def live_model(env: Environment, root: Path, state: EnvState, factory: ClientFac
 def forecast(root: Path, name: str, *, spend: bool = False, client_factory: ClientFactory | None = None,
              now: _dt.datetime | None = None) -> Forecast:
     """The month ahead of environment ``name`` (the core of ``envctl cost``)."""
-    from envctl.aws.session import client_factory_for
     from envctl.state.backends import backend_for
 
     env = load_environment(root, name)
@@ -114,28 +113,58 @@ def forecast(root: Path, name: str, *, spend: bool = False, client_factory: Clie
     state = backend.load(env.name)
     overall = state.overall(list(env.components))
     notes = _sandbox_notes(env, root, state, overall)
-    model = CostModel(())
-    factory = client_factory or client_factory_for(env, root)
-    if not notes:
-        model = live_model(env, root, state, factory, read_only(client_factory or client_factory_for(env, root)))
     if overall == "down":
         notes.append(f"{env.name} is down: nothing of it runs to forecast (envctl up {env.name} first)")
+    factories = _Factories(env, root, client_factory)
+    model = CostModel(()) if notes else live_model(env, root, state, factories.main(), factories.reads())
     schedule, hours = env.schedule, month_hours(env.schedule) if env.schedule else None
     if env.schedule and hours is None:
         notes.append("the schedule needs both a sleep and a wake cron to forecast its hours; shown without it")
         schedule = None
-    if hours is None:
-        hours = month_hours(EXAMPLE)
-    assert hours is not None
     now = now or _dt.datetime.now(_dt.timezone.utc)
     missed = missed_sleeps(backend.runs(env.name), schedule, now=now,
                            saved_hourly=model.awake - model.asleep) if schedule else []
-    result = Forecast(env.name, overall, schedule, hours, model, missed, notes)
+    result = Forecast(env.name, overall, schedule, hours or _example_hours(), model, missed, notes)
     if spend:
         from envctl.sleep.spend import spend_by_component
 
-        result = dataclasses.replace(result, spend=spend_by_component(env.name, factory))
+        if env.aws.target == "sandbox" and not _sandbox_running(root):
+            notes.append("the sandbox is not running: there is no spend to ask it for")
+        else:
+            result = dataclasses.replace(result, spend=spend_by_component(env.name, factories.main()))
     return result
+
+
+def _example_hours() -> MonthHours:
+    hours = month_hours(EXAMPLE)
+    assert hours is not None  # the example has both crons
+    return hours
+
+
+class _Factories:
+    """Client factories made only when needed: making one for the sandbox starts it, and ``cost`` only looks."""
+
+    def __init__(self, env: Environment, root: Path, given: ClientFactory | None) -> None:
+        self.env, self.root, self.given = env, root, given
+        self._main: ClientFactory | None = None
+
+    def _new(self) -> ClientFactory:
+        from envctl.aws.session import client_factory_for
+
+        return self.given or client_factory_for(self.env, self.root)
+
+    def main(self) -> ClientFactory:
+        self._main = self._main or self._new()
+        return self._main
+
+    def reads(self) -> ClientFactory:
+        return read_only(self._new())
+
+
+def _sandbox_running(root: Path) -> bool:
+    from envctl.aws import sandbox
+
+    return sandbox.status(root) is not None
 
 
 def _sandbox_notes(env: Environment, root: Path, state: EnvState, overall: str) -> list[str]:
