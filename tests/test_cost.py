@@ -211,3 +211,18 @@ def test_spend_by_component_from_cost_explorer(tmp_path: Path, aws: str) -> None
     spend = cost(root, "--spend")["spend"]
     assert spend["by_component"] == {"app": 40.25, "network": 21.5}
     assert spend["total_usd"] == pytest.approx(61.75)
+
+
+def test_cost_of_an_environment_that_is_down_only_looks(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = str(s.getsockname()[1])
+    root = project(tmp_path)
+    res = run_cli("cost", "demo", root=root, env={"ENVCTL_SANDBOX_PORT": port})
+    assert res.exit_code == 0, res.output
+    assert "demo is down: nothing of it runs to forecast" in res.stderr
+    assert res.stdout == ""
+    stopped = run_cli("sandbox", "status", "--json", root=root, env={"ENVCTL_SANDBOX_PORT": port})
+    assert json.loads(stopped.stdout) == {"running": False}  # cost started no sandbox to look

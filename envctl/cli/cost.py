@@ -26,7 +26,8 @@ def register(app: typer.Typer) -> None:
         if as_json:
             render.emit_json(result.to_json())
             return
-        for text in _text(result):
+        # nothing looked at (down, or its sandbox gone): the notes say why, a table of zeros would not
+        for text in _text(result) if result.model.lines or not result.notes else []:
             render.line(text)
         for note in result.notes:
             render.warn(note)
