@@ -102,6 +102,6 @@ def missed_sleeps(records: Iterable[Mapping[str, Any]], schedule: ScheduleConfig
         hours = (end - moment).total_seconds() / 3600
         failed = [r for r in near if r.command == "sleep"]
         reason = (f"the sleep run at {failed[0].started:%H:%M} UTC ended {failed[0].result}" if failed
-                  else "no sleep run was recorded")
+                  else "no sleep run was recorded (the job did not run, or did not get the lock)")
         missed.append(MissedSleep(moment, reason, hours, None if saved_hourly is None else hours * saved_hourly))
     return missed
