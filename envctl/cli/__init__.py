@@ -47,24 +47,12 @@ def _global(
 
 
 def _register_commands() -> None:
-    from envctl.cli import (
-        cost,
-        diff,
-        inspect,
-        lint,
-        new,
-        review,
-        run,
-        sandbox,
-        schedule,
-        sleep,
-        state_cmd,
-        timeline,
-        verify,
-    )
+    from envctl.cli import cost as cost_cmd
+    from envctl.cli import diff, inspect, lint, new, review, run, sandbox, schedule, sleep, state_cmd, timeline, verify
 
-    for module in (inspect, run, sandbox, verify, schedule, sleep, cost, timeline, lint, review, new, diff, state_cmd):
+    for module in (inspect, run, sandbox, verify, schedule, sleep, timeline, lint, review, new, diff, state_cmd):
         module.register(app)
+    cost_cmd.register(app)
 
 
 _register_commands()
