@@ -13,7 +13,7 @@ import boto3
 import pytest
 
 from tests.conftest import make_env, run_cli
-from tests.test_sleep_cli import ACCOUNT, make_cluster, nodegroup, project
+from tests.test_sleep_cli import ACCOUNT, make_cluster, nodegroup, project, status
 
 pytestmark = pytest.mark.sandbox
 
@@ -64,6 +64,10 @@ def test_ecs_service_and_aurora_cluster_sleep_and_wake_exactly_also_without_loca
     assert run_cli("up", "test", root=root).exit_code == 0
     awake = service_and_cluster()
     assert awake == (3, (2, 6), {}, "available", {})
+    # priced while awake: the cluster's untagged instance by its class, the service's 3 tasks by their size
+    lines = {item["what"]: item for item in status(root)["cost"]["sleep"]["items"]}
+    assert lines["rds:cluster ledger"]["hourly_usd"] == pytest.approx(0.073)
+    assert lines["ecs:service apps/worker"]["detail"] == "3 x Fargate 0.25 vCPU 0.5 GB"
 
     slept = run_cli("sleep", "test", root=root)
     assert slept.exit_code == 0, slept.output

@@ -149,7 +149,7 @@ def _databases(env: str, rds: Any, data: dict[str, Any], price: PriceOf,
         name, status = cluster["DBClusterIdentifier"], cluster.get("Status")
         stopped = status in ("stopped", "stopping")
         ours = cluster["_tags"].get(TAG_STOPPED) == "true" or name in (data.get("aurora") or [])
-        dbs = members.get(name, [])
+        dbs = _members(rds, cluster, members.get(name, []))
         rates = [price("rds", db["DBInstanceClass"], db.get("Engine")) for db in dbs]
         rate = None if not dbs or None in rates else sum(r for r in rates if r is not None)
         unit = " + ".join(db["DBInstanceClass"] for db in dbs) or "no instances"
@@ -158,6 +158,16 @@ def _databases(env: str, rds: Any, data: dict[str, Any], price: PriceOf,
                                0 if stopped else 1, switched_on(config, "aurora"),
                                covers_ids=frozenset(db["DBInstanceIdentifier"] for db in dbs)))
     return items
+
+
+def _members(rds: Any, cluster: dict[str, Any], tagged: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """An Aurora cluster's instances: they need not carry the cluster's tags (AWS does not copy them)."""
+    found = {db["DBInstanceIdentifier"]: db for db in tagged}
+    for member in cluster.get("DBClusterMembers") or []:
+        name = member.get("DBInstanceIdentifier")
+        if name and name not in found:
+            found[name] = rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]
+    return list(found.values())
 
 
 def _instances(env: str, ec2: Any, data: dict[str, Any], price: PriceOf,
