@@ -57,7 +57,7 @@ def test_free_types_are_zero_and_marked_free(rtype):
 
 @pytest.mark.parametrize("resource", [
     res("ec2:instance", instance_type="x9.huge", state="running"),
-    res("rds:db", engine="aurora-postgresql", db_class="db.x2g.16xlarge", storage_gb=1),
+    res("rds:db", engine="oracle-ee", db_class="db.r6g.large", storage_gb=1),
     res("sqs:queue"),
     res("s3:bucket"),
     res("ec2:volume", volume_type="gp3"),              # size not known

@@ -1,4 +1,8 @@
-"""The sleep/wake built-ins on the sandbox: sizes to zero and back exactly, from state or from tags alone."""
+"""The sleep/wake built-ins on the sandbox: sizes to zero and back exactly, from state or from tags alone.
+
+Every environment here has a cluster with two nodegroups, an autoscaling group, an RDS instance, an EC2
+instance, an ECS service of 3 tasks whose scaler keeps at least 2, and an Aurora cluster.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,8 @@ from typing import Any
 import boto3
 import pytest
 
-from envctl.sleep.builtins import SleepOutcome, check_asleep, sleep_builtins, wake_builtins
+from envctl.sleep.builtins import SleepOutcome, sleep_builtins, wake_builtins
+from envctl.sleep.check import check_asleep
 
 pytestmark = pytest.mark.sandbox
 
@@ -35,6 +40,7 @@ def build(env: str, *, suffix: str = "") -> None:
     eks = factory("eks", REGION)
     ec2 = factory("ec2", REGION)
     subnet = ec2.describe_subnets()["Subnets"][0]["SubnetId"]
+    group = ec2.describe_security_groups()["SecurityGroups"][0]["GroupId"]
     role = "arn:aws:iam::123456789012:role/eks"
     cluster = f"{env}{suffix}"
     eks.create_cluster(name=cluster, roleArn=role, resourcesVpcConfig={"subnetIds": [subnet]},
@@ -60,6 +66,23 @@ def build(env: str, *, suffix: str = "") -> None:
     ec2.run_instances(ImageId="ami-12345678", InstanceType="t3.micro", MinCount=1, MaxCount=1,
                       TagSpecifications=[{"ResourceType": "instance",
                                           "Tags": _tag_list(env, Name=f"bastion-{env}")}])
+    ecs = factory("ecs", REGION)
+    ecs.create_cluster(clusterName=f"apps-{env}")
+    ecs.register_task_definition(family=f"worker-{env}", cpu="256", memory="512", networkMode="awsvpc",
+                                 requiresCompatibilities=["FARGATE"],
+                                 containerDefinitions=[{"name": "worker", "image": "example/worker:1.4.2"}])
+    ecs.create_service(cluster=f"apps-{env}", serviceName="worker", taskDefinition=f"worker-{env}",
+                       desiredCount=3, launchType="FARGATE",
+                       networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}},
+                       tags=[{"key": k, "value": v} for k, v in _tags(env).items()])
+    factory("application-autoscaling", REGION).register_scalable_target(
+        ServiceNamespace="ecs", ResourceId=f"service/apps-{env}/worker", ScalableDimension="ecs:service:DesiredCount",
+        MinCapacity=2, MaxCapacity=6)
+    rds = factory("rds", REGION)
+    rds.create_db_cluster(DBClusterIdentifier=f"ledger-{env}", Engine="aurora-postgresql", EngineVersion="16.4",
+                          MasterUsername="admin", MasterUserPassword="not-a-secret-1", Tags=_tag_list(env))
+    rds.create_db_instance(DBInstanceIdentifier=f"ledger-{env}-1", DBClusterIdentifier=f"ledger-{env}",
+                           Engine="aurora-postgresql", DBInstanceClass="db.t4g.medium", Tags=_tag_list(env))
 
 
 def _sleep_tags(tags: dict[str, str]) -> dict[str, str]:
@@ -76,8 +99,10 @@ def snapshot(env: str) -> dict[str, Any]:
             continue
         result[f"cluster {cluster} sleep tags"] = _sleep_tags(tags)
         for ng in eks.list_nodegroups(clusterName=cluster)["nodegroups"]:
-            cfg = eks.describe_nodegroup(clusterName=cluster, nodegroupName=ng)["nodegroup"]["scalingConfig"]
+            group = eks.describe_nodegroup(clusterName=cluster, nodegroupName=ng)["nodegroup"]
+            cfg = group["scalingConfig"]
             result[f"nodegroup {cluster}/{ng}"] = (cfg["minSize"], cfg["desiredSize"], cfg["maxSize"])
+            result[f"nodegroup {cluster}/{ng} sleep tags"] = _sleep_tags(group.get("tags") or {})
     for group in factory("autoscaling", REGION).describe_auto_scaling_groups()["AutoScalingGroups"]:
         tags = {t["Key"]: t["Value"] for t in group["Tags"]}
         if tags.get("envctl:env") == env:
@@ -89,12 +114,32 @@ def snapshot(env: str) -> dict[str, Any]:
         if tags.get("envctl:env") == env:
             result[f"rds {db['DBInstanceIdentifier']}"] = (
                 db["DBInstanceStatus"], _sleep_tags(tags))
+    result.update(_services_and_clusters(env))
     for res in factory("ec2", REGION).describe_instances()["Reservations"]:
         for inst in res["Instances"]:
             tags = {t["Key"]: t["Value"] for t in inst.get("Tags", [])}
             if tags.get("envctl:env") == env and "aws:autoscaling:groupName" not in tags:
                 result[f"ec2 {tags.get('Name')}"] = (
                     inst["State"]["Name"], _sleep_tags(tags))
+    return result
+
+
+def _services_and_clusters(env: str) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    ecs, scaling = factory("ecs", REGION), factory("application-autoscaling", REGION)
+    bounds = {t["ResourceId"]: (t["MinCapacity"], t["MaxCapacity"])
+              for t in scaling.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]}
+    for cluster in ecs.list_clusters()["clusterArns"]:
+        arns = ecs.list_services(cluster=cluster)["serviceArns"]
+        for svc in ecs.describe_services(cluster=cluster, services=arns, include=["TAGS"])["services"] if arns else []:
+            tags = {t["key"]: t["value"] for t in svc.get("tags") or []}
+            if tags.get("envctl:env") == env:
+                rid = f"service/{cluster.rsplit('/', 1)[-1]}/{svc['serviceName']}"
+                result[f"ecs {svc['serviceName']}"] = (svc["desiredCount"], bounds.get(rid), _sleep_tags(tags))
+    for cluster in factory("rds", REGION).describe_db_clusters()["DBClusters"]:
+        tags = {t["Key"]: t["Value"] for t in cluster.get("TagList", [])}
+        if tags.get("envctl:env") == env:
+            result[f"aurora {cluster['DBClusterIdentifier']}"] = (cluster["Status"], _sleep_tags(tags))
     return result
 
 
@@ -146,6 +191,8 @@ def estate(sandbox: str, request: pytest.FixtureRequest) -> Estate:
     assert awake[f"nodegroup {env}/batch"] == (0, 4, 10)
     assert awake[f"rds orders-{env}"][0] == "available"
     assert awake[f"ec2 bastion-{env}"][0] == "running"
+    assert awake["ecs worker"] == (3, (2, 6), {})
+    assert awake[f"aurora ledger-{env}"] == ("available", {})
     return Estate(env, awake, snapshot("other"))
 
 
@@ -156,19 +203,26 @@ def test_sleep_puts_everything_to_zero_or_stopped_and_leaves_other_envs_alone(es
     asleep = estate.now()
     assert asleep[f"nodegroup {env}/workers"] == (0, 0, 3)
     assert asleep[f"nodegroup {env}/batch"] == (0, 0, 10)
-    assert asleep[f"cluster {env} sleep tags"] == {
-        "envctl:sleep:nodegroup:workers": "min=1 desired=2 max=3",
-        "envctl:sleep:nodegroup:batch": "min=0 desired=4 max=10"}
+    # the sizes go on each nodegroup itself, none on the cluster (50 tags at most there)
+    assert asleep[f"cluster {env} sleep tags"] == {}
+    assert asleep[f"nodegroup {env}/workers sleep tags"] == {"envctl:sleep:size": "min=1 desired=2 max=3"}
+    assert asleep[f"nodegroup {env}/batch sleep tags"] == {"envctl:sleep:size": "min=0 desired=4 max=10"}
     assert asleep[f"asg asg-{env}"] == (0, 0, 5, {"envctl:sleep:size": "min=1 desired=2 max=5"})
     assert asleep[f"rds orders-{env}"] == ("stopped", {"envctl:sleep:stopped": "true"})
     assert asleep[f"ec2 bastion-{env}"] == ("stopped", {"envctl:sleep:stopped": "true"})
+    # the service's tasks to 0, and its scaler's bounds to 0 first, so it does not start them again
+    assert asleep["ecs worker"] == (0, (0, 0), {"envctl:sleep:size": "desired=3 min=2 max=6"})
+    assert asleep[f"aurora ledger-{env}"] == ("stopped", {"envctl:sleep:stopped": "true"})
+    assert outcome.remembered["ecs"] == {f"apps-{env}/worker": {"desired": 3, "min": 2, "max": 6}}
+    assert outcome.remembered["aurora"] == [f"ledger-{env}"]
     assert outcome.remembered["nodegroups"] == {f"{env}/workers": {"min": 1, "desired": 2, "max": 3},
                                                 f"{env}/batch": {"min": 0, "desired": 4, "max": 10}}
     assert outcome.remembered["autoscaling"] == {f"asg-{env}": {"min": 1, "desired": 2, "max": 5}}
     assert outcome.remembered["rds"] == [f"orders-{env}"]
     assert len(outcome.remembered["ec2"]) == 1
     assert f"nodegroup {env}/workers: 1/2/3 -> 0/0/3" in outcome.actions
-    assert len(outcome.actions) == 5
+    assert f"aurora ledger-{env}: available -> stopped" in outcome.actions
+    assert len(outcome.actions) == 7
     assert snapshot("other") == estate.other
 
 
@@ -269,36 +323,53 @@ def test_state_is_handed_over_before_each_change(estate: Estate) -> None:
 
 
 PRICES = {("ec2", "t3.medium"): 0.0416, ("ec2", "m5.large"): 0.096, ("ec2", "t3.small"): 0.0208,
-          ("ec2", "t3.micro"): 0.0104, ("rds", "db.t4g.micro"): 0.016}
+          ("ec2", "t3.micro"): 0.0104, ("rds", "db.t4g.micro"): 0.016, ("rds", "db.t4g.medium"): 0.073,
+          ("fargate", "vcpu_hour"): 0.04, ("fargate", "gb_hour"): 0.004}
 
 
-def test_savings_price_what_sleep_switches_off_awake_or_asleep(estate: Estate) -> None:
-    from envctl.config.model import ScheduleConfig
-    from envctl.sleep.savings import sleep_savings
+def test_sleepables_price_what_sleep_switches_off_awake_or_asleep(estate: Estate) -> None:
+    from envctl.sleep.savings import sleepables
 
-    schedule = ScheduleConfig(timezone="Europe/Amsterdam", sleep="0 19 * * 1-5", wake="0 8 * * 1-5")
+    env = estate.env
 
-    def savings(remembered: dict[str, Any]) -> Any:
-        return sleep_savings(estate.env, region=REGION, config=None, client_factory=factory,
-                             remembered=remembered, schedule=schedule,
-                             price_of=lambda kind, type_, engine: PRICES.get((kind, type_)))
+    def found(remembered: dict[str, Any], prices: dict[Any, float] = PRICES) -> dict[str, Any]:
+        items = sleepables(env, region=REGION, config=None, client_factory=factory, remembered=remembered,
+                           price_of=lambda kind, type_, engine: prices.get((kind, type_)))
+        return {s.what: (s.awake_count, s.now_count, s.unit, s.unit_hourly) for s in items}
 
-    awake = savings({})
-    expected = round(2 * 0.0416 + 4 * 0.096 + 2 * 0.0208 + 0.016 + 0.0104, 4)
-    assert awake.hourly_usd == expected
-    assert awake.unpriced == []
-    # weeknights 19:00-08:00 (4 x 13 h) and the weekend from Friday 19:00 to Monday 08:00 (61 h)
-    assert awake.asleep_hours_per_week == 113
-    assert awake.daily_usd == round(expected * 113 / 7, 2)
-    listed = sleep_savings(estate.env, region=REGION, config=None, client_factory=factory)  # envctl's price table
-    assert listed.hourly_usd == expected
+    awake = found({})
+    assert awake[f"nodegroup {env}/workers"] == (2, 2, "t3.medium", 0.0416)
+    assert awake[f"nodegroup {env}/batch"] == (4, 4, "m5.large", 0.096)
+    assert awake[f"autoscaling group asg-{env}"] == (2, 2, "t3.small", 0.0208)
+    assert awake[f"rds orders-{env}"] == (1, 1, "db.t4g.micro", 0.016)
+    assert awake[f"aurora ledger-{env}"] == (1, 1, "db.t4g.medium", 0.073)
+    assert awake[f"ecs service apps-{env}/worker"] == (3, 3, "Fargate 0.25 vCPU 0.5 GB", 0.25 * 0.04 + 0.5 * 0.004)
     outcome = estate.sleep()
-    assert savings(outcome.remembered).hourly_usd == expected  # asleep: awake sizes from the state
-    assert savings({}).hourly_usd == expected                  # ... or from the tags
-    unknown = sleep_savings(estate.env, region=REGION, config=None, client_factory=factory,
-                            price_of=lambda kind, type_, engine: None)
-    assert unknown.hourly_usd == 0 and len(unknown.unpriced) == 5
-    assert unknown.to_json(awake_total_hourly=0.5)["asleep_hourly_usd"] == 0.5
+    for remembered in (outcome.remembered, {}):  # asleep: the awake sizes from the state, or from the tags
+        asleep = found(remembered)
+        assert {what: (a, u, p) for what, (a, _n, u, p) in asleep.items()} == \
+            {what: (a, u, p) for what, (a, _n, u, p) in awake.items()}
+        assert {n for (_a, n, _u, _p) in asleep.values()} == {0}
+    assert {p for (*_rest, p) in found({}, {}).values()} == {None}  # unknown prices stay unknown, never $0
+
+
+def test_each_sleep_records_what_it_finds_not_what_an_earlier_one_did(estate: Estate) -> None:
+    """An old record (of a nodegroup torn down and made again bigger) never overrides the size a sleep finds."""
+    env = estate.env
+    first = estate.sleep()
+    estate.wake(first.remembered)
+    eks = factory("eks", REGION)
+    eks.update_nodegroup_config(clusterName=env, nodegroupName="workers",
+                                scalingConfig={"minSize": 1, "desiredSize": 3, "maxSize": 3})
+    ecs = factory("ecs", REGION)
+    ecs.update_service(cluster=f"apps-{env}", service="worker", desiredCount=5)
+    second = estate.sleep(first.remembered)  # handed the stale record, as a state that survived would be
+    assert second.remembered["nodegroups"][f"{env}/workers"] == {"min": 1, "desired": 3, "max": 3}
+    assert second.remembered["ecs"][f"apps-{env}/worker"] == {"desired": 5, "min": 2, "max": 6}
+    estate.wake(first.remembered)  # even a stale record loses to the tags of the last sleep
+    now = estate.now()
+    assert now[f"nodegroup {env}/workers"] == (1, 3, 3)
+    assert now["ecs worker"] == (5, (2, 6), {})
 
 
 def test_wake_forgets_what_was_deleted_while_asleep(estate: Estate) -> None:
@@ -312,6 +383,21 @@ def test_wake_forgets_what_was_deleted_while_asleep(estate: Estate) -> None:
     woken = estate.wake(asleep.remembered)
     assert woken.errors == []
     assert woken.remembered == {}
-    assert f"nodegroup {env}/workers: its cluster no longer exists; forgot its sizes" in woken.actions
+    assert f"nodegroup {env}/workers: no longer exists; forgot its sizes" in woken.actions
     assert f"autoscaling group asg-{env}: no longer exists; forgot its sizes" in woken.actions
     assert estate.now()[f"rds orders-{env}"] == ("available", {})
+
+
+def test_a_wait_ends_by_its_component_timeout_and_says_so(estate: Estate) -> None:
+    from envctl.sleep.waits import Wait, Waits
+
+    group = f"asg-{estate.env}"
+    done = Wait(f"rds orders-{estate.env}", "available", "rds", "DBInstanceAvailable",
+                {"DBInstanceIdentifier": f"orders-{estate.env}"}, timeout_s=60)
+    never = Wait(f"autoscaling group {group}", "5 in service", "autoscaling", "GroupInService",
+                 {"AutoScalingGroupNames": [group]}, timeout_s=1.0, count=5)  # it has 2 and wants 2
+    assert Waits([done]).run(factory, REGION) == []  # already there: one look, no delay
+    errors = Waits([never]).run(factory, REGION, delay_s=0.25)
+    assert len(errors) == 1
+    assert errors[0].startswith(f"autoscaling group {group}: not 5 in service after ")
+    assert "(its component's timeout is 1 s); run the command again once it settles" in errors[0]

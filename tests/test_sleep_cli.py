@@ -206,28 +206,28 @@ def test_due_for_reap_counts_from_up_since(tmp_path: Path) -> None:
     assert due_for_reap(root, envs, now) == []
 
 
-def test_sleep_status_names_a_database_that_started_by_itself(aws: str, tmp_path: Path) -> None:
-    from envctl.sleep.orchestrate import sleep_status
-
+def test_status_names_a_database_that_started_by_itself(aws: str, tmp_path: Path) -> None:
     root = project(tmp_path, schedule='schedule: {timezone: UTC, sleep: "0 20 * * *", wake: "0 8 * * *"}\n')
-    boto3.client("rds", region_name="us-east-1").create_db_instance(
+    rds = boto3.client("rds", region_name="us-east-1")
+    rds.create_db_instance(
         DBInstanceIdentifier="orders", DBInstanceClass="db.t4g.micro", Engine="postgres", MasterUsername="admin",
         MasterUserPassword="not-a-secret-1", AllocatedStorage=20, Tags=[{"Key": "envctl:env", "Value": "test"}])
+    rds.create_db_cluster(DBClusterIdentifier="ledger", Engine="aurora-postgresql", MasterUsername="admin",
+                          MasterUserPassword="not-a-secret-1", Tags=[{"Key": "envctl:env", "Value": "test"}])
     assert run_cli("up", "test", root=root).exit_code == 0
     assert run_cli("sleep", "test", root=root).exit_code == 0
-    env = load_environment(root, "test")
-
-    def factory(service: str, region: str) -> Any:
-        return boto3.client(service, region_name=region)
-
-    quiet = sleep_status(env, LocalBackend(root).load("test"), client_factory=factory)
-    assert quiet.warnings == []
-    assert quiet.savings.asleep_hours_per_week == 84
-    boto3.client("rds", region_name="us-east-1").start_db_instance(DBInstanceIdentifier="orders")
-    loud = sleep_status(env, LocalBackend(root).load("test"), client_factory=factory)
-    assert loud.warnings and loud.warnings[0].startswith("rds orders is available although the environment is asleep")
-    assert run_cli("sleep", "test", root=root).exit_code == 0
-    assert sleep_status(env, LocalBackend(root).load("test"), client_factory=factory).warnings == []
+    assert status(root)["cost"]["sleep_warnings"] == []
+    rds.start_db_instance(DBInstanceIdentifier="orders")
+    rds.start_db_cluster(DBClusterIdentifier="ledger")  # AWS does this itself after 7 days stopped
+    warnings = status(root)["cost"]["sleep_warnings"]
+    assert [w.split(" although")[0] for w in warnings] == ["rds orders is available", "aurora ledger is available"]
+    assert "after 7 days" in warnings[1]
+    text = run_cli("status", "test", root=root).output
+    assert "aurora ledger is available although the environment is asleep" in text
+    again = run_cli("sleep", "test", root=root)
+    assert again.exit_code == 0, again.output
+    assert "aurora ledger: available -> stopped (it had started again by itself while asleep)" in again.stdout
+    assert status(root)["cost"]["sleep_warnings"] == []
 
 
 def test_reap_leaves_a_locked_environment_for_the_next_round(aws: str, tmp_path: Path) -> None:

@@ -32,13 +32,17 @@ def test_status_prices_what_is_up_and_what_sleep_saves(tmp_path, aws):
                          scalingConfig={"minSize": 1, "desiredSize": 2, "maxSize": 3})
     res = run_cli("status", "demo", "--json", root=tmp_path)
     assert res.exit_code == 0, res.output
-    cost = json.loads(res.stdout)["cost"]
-    assert cost["hourly_usd"] == pytest.approx(0.10)  # the EKS control plane
+    cost = json.loads(res.stdout).get("cost") or pytest.fail(res.stdout)
+    # the EKS control plane and the nodegroup's 2 nodes (priced from its size: no instance is visible), now
+    # as awake: the same environment, the same price
+    assert cost["hourly_usd"] == pytest.approx(0.10 + 2 * 0.0416)
+    assert cost["awake_hourly_usd"] == pytest.approx(cost["hourly_usd"])
+    assert cost["asleep_hourly_usd"] == pytest.approx(0.10)
     assert cost["sleep"]["saved_hourly_usd"] == pytest.approx(2 * 0.0416)
     # asleep 19:00-08:00 on weekdays and all weekend: 113 of 168 hours
     assert cost["sleep"]["saved_daily_usd"] == pytest.approx(round(2 * 0.0416 * 113 / 7, 2))
     text = run_cli("status", "demo", root=tmp_path).stdout
-    assert "costs $0.1000/h now" in text and "sleep saves" in text
+    assert "costs $0.1832/h now" in text and "sleep saves" in text
 
 
 def test_status_no_cost_asks_aws_nothing_and_a_down_environment_is_not_priced(tmp_path, aws):

@@ -91,6 +91,9 @@ def main(argv: list[str] | None = None) -> None:
     # One line per request would grow the log without bound over a long-lived sandbox; errors still show.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     print(f"envctl sandbox (moto) pid {os.getpid()} listening on http://{args.host}:{args.port}", flush=True)
+    from envctl.aws import sandbox_eks
+
+    sandbox_eks.install()  # EKS nodegroups take tags, as on AWS
     recorder = CloudTrailRecorder(DomainDispatcherApplication(create_backend_app))
     app = _SandboxApp(recorder, port=args.port, started=args.started, on_reset=recorder.clear)
     run_simple(args.host, args.port, app, threaded=True, use_reloader=False,

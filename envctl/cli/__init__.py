@@ -49,6 +49,7 @@ def _global(
 def _register_commands() -> None:
     from envctl.cli import (
         audit,
+        cost,
         diff,
         inspect,
         lint,
@@ -69,6 +70,7 @@ def _register_commands() -> None:
     from envctl.cli import policy
 
     policy.register(app)
+    cost.register(app)
 
 
 _register_commands()

@@ -165,11 +165,15 @@ def _render_status(report: Any) -> None:
         sleep = cost.get("sleep") or {}
         line = f"costs ${cost['hourly_usd']:.4f}/h now (${cost['monthly_usd']:.2f}/month at this rate){unknown}"
         if sleep.get("saved_hourly_usd"):
-            awake, asleep = sleep.get("awake_hourly_usd", 0), sleep.get("asleep_hourly_usd", 0)
+            awake, asleep = cost.get("awake_hourly_usd", 0), cost.get("asleep_hourly_usd", 0)
             daily = sleep.get("saved_daily_usd")
             saves = (f"${daily:.2f}/day on its schedule" if daily is not None
                      else f"${sleep['saved_hourly_usd']:.4f} per hour asleep")
             line += f"; awake ${awake:.4f}/h, asleep ${asleep:.4f}/h: sleep saves {saves}"
         render.line(line)
+        month = cost.get("forecast")
+        if month:
+            render.line(f"this month: ${month['on_schedule']:.2f} on its schedule, ${month['always_on']:.2f} "
+                        f"always on (envctl cost {report.env} for the detail)")
     for text in report.warnings:
         render.warn(text)

@@ -18,8 +18,9 @@ def register(app: typer.Typer) -> None:
                env: str | None = typer.Argument(None, help="Environment name (default: the one that is up)."),
                parallel: int = PARALLEL,
                wait_lock: str | None = WAIT_LOCK) -> None:
-        """Put ENV to sleep: sleep-*.sh in reverse order, then nodegroups and autoscaling groups to zero and
-        RDS and EC2 instances stopped, the sizes remembered (in the state and as tags) for wake."""
+        """Put ENV to sleep: sleep-*.sh in reverse order, then ECS services, nodegroups and autoscaling groups
+        to zero and RDS instances, Aurora clusters and EC2 instances stopped (waited for), the sizes remembered
+        (in the state and as tags on each resource) for wake."""
         from envctl.run import engine, status
         from envctl.sleep import orchestrate as sleepwake
 
@@ -33,7 +34,8 @@ def register(app: typer.Typer) -> None:
              env: str | None = typer.Argument(None, help="Environment name (default: the one that is asleep)."),
              parallel: int = PARALLEL,
              wait_lock: str | None = WAIT_LOCK) -> None:
-        """Wake ENV: restore the remembered sizes and start what sleep stopped, then wake-*.sh in order."""
+        """Wake ENV: restore the remembered sizes and start what sleep stopped, wait until it runs, then
+        wake-*.sh in order."""
         from envctl.run import engine, status
         from envctl.sleep import orchestrate as sleepwake
 

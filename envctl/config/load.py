@@ -181,9 +181,9 @@ class Loader:
 
     def sleep(self, value: Any) -> SleepConfig:
         data = self.mapping(value, "sleep")
-        self.check_keys(data, ("nodegroups", "autoscaling", "rds", "ec2"), "sleep.")
-        return SleepConfig(**{k: self.boolean(data.get(k), f"sleep.{k}", True)
-                              for k in ("nodegroups", "autoscaling", "rds", "ec2")})
+        switches = ("nodegroups", "autoscaling", "rds", "ec2", "ecs", "aurora")
+        self.check_keys(data, switches, "sleep.")
+        return SleepConfig(**{k: self.boolean(data.get(k), f"sleep.{k}", True) for k in switches})
 
     def state(self, value: Any) -> StateConfig:
         data = self.mapping(value, "state")

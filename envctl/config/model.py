@@ -58,6 +58,8 @@ class SleepConfig:
     autoscaling: bool = True
     rds: bool = True
     ec2: bool = True
+    ecs: bool = True
+    aurora: bool = True
 
 
 @dataclass(frozen=True)

@@ -193,6 +193,7 @@ class _Run:
             report = self.hooks.at_end(self.state)
         if self.command == "down" and self.state.overall(list(self.env.components)) == "down":
             self.state.up_since = None
+            self.state.sleep = {}  # a sleep's record is of resources that are gone now
         self._save()
         steps = tuple(self.steps[n] for n in self.nodes if n in self.steps)
         interrupted = self.cancel.is_set

@@ -1,8 +1,9 @@
 """``sleep`` and ``wake``: the components' scripts over the graph, and the AWS built-ins, under one lock.
 
-sleep: the ``sleep-*.sh`` scripts in reverse dependency order, then the built-ins (nodegroups and autoscaling
-groups to zero, RDS and EC2 stopped). wake: the built-ins first (nodes before workloads), then ``wake-*.sh``
-in dependency order. The built-ins' remembered sizes live in ``EnvState.sleep``, saved before each change.
+sleep: the ``sleep-*.sh`` scripts in reverse dependency order, then the built-ins (ECS services, nodegroups and
+autoscaling groups to zero; RDS instances, Aurora clusters and EC2 instances stopped), waited for until they
+are. wake: the built-ins first (nodes before workloads), waited for until they run, then ``wake-*.sh`` in
+dependency order. The built-ins' record lives in ``EnvState.sleep``, saved before each change.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from envctl.config.durations import now_iso
-from envctl.config.model import Environment
+from envctl.config.model import DEFAULT_TIMEOUT, Environment
 from envctl.errors import ExitCode
 from envctl.run import engine
 from envctl.run.hooks import RunHooks
@@ -114,7 +115,7 @@ class _Builtins(RunHooks):
 
         func = sleep_builtins if self.command == "sleep" else wake_builtins
         outcome = func(self.env.name, region=self.env.region, config=self.env.sleep, client_factory=self.factory,
-                       remembered=state.sleep, on_remember=persist)
+                       remembered=state.sleep, on_remember=persist, timeout_of=self._timeout_of)
         state.sleep = outcome.remembered
         self.ran = True
         self.actions.extend(outcome.actions)
@@ -123,6 +124,11 @@ class _Builtins(RunHooks):
             self.watch.note(line)
         for line in outcome.errors:
             self.watch.note(f"could not {self.command}: {line}")
+
+    def _timeout_of(self, component: str | None) -> float:
+        """A resource's waits end by its component's timeout (the one its scripts get)."""
+        comp = self.env.components.get(component or "")
+        return comp.timeout if comp is not None else DEFAULT_TIMEOUT
 
     def before_first_step(self, state: EnvState) -> None:
         if self.command == "wake":
@@ -157,29 +163,3 @@ class _Builtins(RunHooks):
             comp.state, comp.since = new, when
             if outcome is None or not outcome.ran:
                 comp.last_action, comp.last_result = self.command, "ok"
-
-
-@dataclass(frozen=True)
-class SleepStatus:
-    """For ``status``: what runs although the environment is asleep, and what sleep saves."""
-
-    warnings: list[str]
-    savings: Any  # envctl.sleep.savings.SleepSavings
-
-    def to_json(self, awake_total_hourly: float | None = None) -> dict[str, Any]:
-        return {"sleep_warnings": self.warnings, "sleep": self.savings.to_json(awake_total_hourly)}
-
-
-def sleep_status(env: Environment, state: EnvState, *, client_factory: ClientFactory) -> SleepStatus:
-    """Warnings when an asleep environment has something running again (RDS restarts itself after 7 days),
-    and the hourly and daily savings of sleep. ``status`` adds these to its report."""
-    from envctl.sleep.builtins import check_asleep
-    from envctl.sleep.savings import sleep_savings
-
-    warnings: list[str] = []
-    if state.overall(list(env.components)) == "asleep" or state.sleep:
-        warnings = check_asleep(env.name, region=env.region, config=env.sleep, client_factory=client_factory,
-                                remembered=state.sleep)
-    savings = sleep_savings(env.name, region=env.region, config=env.sleep, client_factory=client_factory,
-                            remembered=state.sleep, schedule=env.schedule)
-    return SleepStatus(warnings, savings)

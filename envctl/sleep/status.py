@@ -7,11 +7,14 @@ prices, which need a read-only inventory, and is sleep's business because "aslee
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from envctl.config.load import load_environment
-from envctl.config.model import Environment
+from envctl.config.model import Environment, ScheduleConfig
 from envctl.errors import EnvctlError
 from envctl.run.status import EnvStatus, environment_status, list_environments, load_state
+from envctl.sleep.costmodel import CostModel
+from envctl.sleep.hours import HOURS_PER_MONTH, month_hours
 from envctl.state.model import EnvState
 
 
@@ -37,31 +40,51 @@ def status(root: Path, name: str | None, *, with_cost: bool = True) -> list[EnvS
 
 
 def _add_cost(env: Environment, root: Path, st: EnvState, report: EnvStatus) -> None:
-    """What the environment costs per hour now, asleep and awake, and what runs although it is asleep.
+    """What the environment costs per hour now, awake and asleep, its month on schedule, and what runs although
+    it is asleep.
 
     Only for an environment that is not down, and never by starting the sandbox: ``status`` stays a look.
+    "now" and "awake" come from one cost model, so they agree while the environment is awake.
     """
     from envctl.aws.session import client_factory_for
-    from envctl.sleep.orchestrate import sleep_status
-    from envctl.teardown import verify
+    from envctl.sleep.check import check_asleep
+    from envctl.sleep.forecast import live_model
+    from envctl.sleep.targets import read_only
 
     try:
-        factory = client_factory_for(env, root)
-        now = verify.verify_environment(env, root, client_factory=factory, account_check=False)
-        asleep = sleep_status(env, st, client_factory=factory)
+        reads = read_only(client_factory_for(env, root))
+        model = live_model(env, root, st, client_factory_for(env, root), reads)
+        warnings: list[str] = []
+        if st.overall(list(env.components)) == "asleep" or st.sleep:
+            warnings = check_asleep(env.name, region=env.region, config=env.sleep, client_factory=reads,
+                                    remembered=st.sleep)
     except (EnvctlError, OSError) as err:
         report.warnings.append(f"what it costs is unknown: {err}")
         return
     except Exception as err:  # botocore's errors: a look must not fail the status
         report.warnings.append(f"what it costs is unknown: {type(err).__name__}: {err}")
         return
-    hourly = now.hourly_usd
-    # Asleep, the environment costs what it costs now less its instances (stopped or scaled to zero); awake,
-    # that plus what sleep switches off, priced from the remembered sizes (a nodegroup's nodes included, also
-    # where they are not visible as instances).
-    instances = sum(item.price.hourly_usd or 0.0 for item in now.items
-                    if item.resource.type in ("ec2:instance", "rds:db"))
-    awake = max(hourly - instances, 0.0) + asleep.savings.hourly_usd
-    report.extra["cost"] = {"hourly_usd": hourly, "monthly_usd": round(hourly * 730, 2), "unpriced": now.unpriced,
-                            **asleep.to_json(awake_total_hourly=awake)}
-    report.warnings.extend(asleep.warnings)
+    report.extra["cost"] = cost_json(model, env.schedule, warnings)
+    report.warnings.extend(warnings)
+
+
+def cost_json(model: CostModel, schedule: ScheduleConfig | None, warnings: list[str]) -> dict[str, Any]:
+    """``status --json``'s ``cost``: per hour now, awake and asleep; what sleep saves; the month on schedule."""
+    hours = month_hours(schedule) if schedule else None
+    saved = max(model.awake - model.asleep, 0.0)
+    forecast = None
+    if hours is not None:
+        on_schedule = model.awake * hours.awake + model.asleep * hours.asleep
+        forecast = {"always_on": round(model.awake * HOURS_PER_MONTH, 2), "on_schedule": round(on_schedule, 2),
+                    "saving": round(model.awake * HOURS_PER_MONTH - on_schedule, 2),
+                    "hours_per_month": hours.to_json()}
+    return {
+        "hourly_usd": round(model.now, 4), "monthly_usd": round(model.now * HOURS_PER_MONTH, 2),
+        "unpriced": model.unpriced, "awake_hourly_usd": round(model.awake, 4),
+        "asleep_hourly_usd": round(model.asleep, 4), "sleep_warnings": warnings,
+        "sleep": {"saved_hourly_usd": round(saved, 4),
+                  "saved_daily_usd": None if hours is None else round(saved * hours.asleep * 24 / HOURS_PER_MONTH, 2),
+                  "items": [{"what": f"{line.type} {line.id}", "component": line.component, "detail": line.detail,
+                             "hourly_usd": line.awake} for line in model.switched_off]},
+        "forecast": forecast,
+    }

@@ -1,24 +1,55 @@
-"""What the sleep built-ins act on: the environment's nodegroups, autoscaling groups, RDS and EC2 instances.
+"""What the built-ins act on: the environment's nodegroups, autoscaling groups, RDS and EC2 instances, ECS
+services and Aurora clusters, found by the ``envctl:env`` tag; the sizes and the tags that record them.
 
-Discovery by the ``envctl:env`` tag, the sizes and the tags that record them, and :func:`check_asleep`.
-Read-only: every change is made by :mod:`envctl.sleep.builtins`.
+Read-only: every change is made by :mod:`envctl.sleep.builtins` and the modules it calls.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 ClientFactory = Callable[[str, str], Any]
 
 TAG_ENV = "envctl:env"
-TAG_NODEGROUP_PREFIX = "envctl:sleep:nodegroup:"
-TAG_ASG_SIZE = "envctl:sleep:size"
+TAG_COMPONENT = "envctl:component"
+TAG_SIZE = "envctl:sleep:size"                          # on a nodegroup, an autoscaling group, an ECS service
+TAG_NODEGROUP_PREFIX = "envctl:sleep:nodegroup:"        # older releases: a nodegroup's sizes on its cluster
 TAG_STOPPED = "envctl:sleep:stopped"
+TAG_ASG_SIZE = TAG_SIZE
 ASG_EKS_TAG = "eks:nodegroup-name"
 EC2_ASG_TAG = "aws:autoscaling:groupName"
+ECS_DIMENSION = "ecs:service:DesiredCount"
+
+
+READ_ACTIONS = (
+    "tag:GetResources", "eks:ListClusters", "eks:DescribeCluster", "eks:ListNodegroups", "eks:DescribeNodegroup",
+    "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeLaunchConfigurations",
+    "ec2:DescribeLaunchTemplateVersions", "ec2:DescribeInstances", "rds:DescribeDBInstances",
+    "rds:DescribeDBClusters", "ecs:DescribeServices", "ecs:DescribeTaskDefinition",
+    "application-autoscaling:DescribeScalableTargets", "elasticache:DescribeCacheClusters", "es:DescribeDomain",
+    "ec2:DescribeVpcEndpoints",
+)
+"""What looking at the sleep targets calls (``status``, ``cost``): reads only, refused otherwise."""
+
+CHANGE_ACTIONS = (
+    "eks:UpdateNodegroupConfig", "eks:TagResource", "eks:UntagResource", "autoscaling:UpdateAutoScalingGroup",
+    "autoscaling:CreateOrUpdateTags", "autoscaling:DeleteTags", "rds:StopDBInstance", "rds:StartDBInstance",
+    "rds:StopDBCluster", "rds:StartDBCluster", "rds:AddTagsToResource", "rds:RemoveTagsFromResource",
+    "ec2:StopInstances", "ec2:StartInstances", "ec2:CreateTags", "ec2:DeleteTags", "ecs:UpdateService",
+    "ecs:TagResource", "ecs:UntagResource", "application-autoscaling:RegisterScalableTarget",
+)
+"""What ``sleep`` and ``wake`` change through the built-ins (with :data:`READ_ACTIONS`): a scheduler's role."""
+
+
+def read_only(factory: ClientFactory) -> ClientFactory:
+    """``factory`` whose clients refuse anything but :data:`READ_ACTIONS` (give it a factory of its own: a
+    guarded client stays guarded)."""
+    from envctl.inventory.readonly import guard
+
+    return lambda service, region: guard(factory(service, region), READ_ACTIONS)
 
 
 class SleepSwitches(Protocol):
@@ -32,6 +63,15 @@ class SleepSwitches(Protocol):
     def rds(self) -> bool: ...
     @property
     def ec2(self) -> bool: ...
+    @property
+    def ecs(self) -> bool: ...
+    @property
+    def aurora(self) -> bool: ...
+
+
+def switched_on(config: SleepSwitches | None, name: str) -> bool:
+    """With no ``sleep:`` block every built-in is on; a switch an older config type lacks is on too."""
+    return config is None or bool(getattr(config, name, True))
 
 
 @dataclass(frozen=True)
@@ -69,8 +109,63 @@ class Sizes:
         return self.min == 0 and self.desired == 0
 
 
+@dataclass(frozen=True)
+class ServiceSizes:
+    """An ECS service's desired count and, when Application Auto Scaling manages it, its scaler's bounds."""
+
+    desired: int
+    min: int | None = None
+    max: int | None = None
+
+    @property
+    def scaled(self) -> bool:
+        return self.min is not None and self.max is not None
+
+    @property
+    def asleep(self) -> bool:
+        return self.desired == 0 and (not self.scaled or (self.min == 0 and self.max == 0))
+
+    @property
+    def touched(self) -> bool:
+        """Partly asleep (a sleep stopped between its two calls): not sizes to restore."""
+        return self.desired == 0 or (self.scaled and self.max == 0)
+
+    def tag_value(self) -> str:
+        return f"desired={self.desired}" + (f" min={self.min} max={self.max}" if self.scaled else "")
+
+    @classmethod
+    def parse(cls, text: str) -> ServiceSizes | None:
+        found = {k: int(v) for k, v in re.findall(r"(min|desired|max)=(\d+)", text or "")}
+        if "desired" not in found:
+            return None
+        return cls(found["desired"], found.get("min"), found.get("max"))
+
+    @classmethod
+    def from_dict(cls, data: Any) -> ServiceSizes | None:
+        try:
+            return cls(int(data["desired"]), _int_or_none(data.get("min")), _int_or_none(data.get("max")))
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def to_dict(self) -> dict[str, int | None]:
+        return {"desired": self.desired, "min": self.min, "max": self.max}
+
+    def __str__(self) -> str:
+        return f"desired {self.desired}" + (f" (scaler {self.min}-{self.max})" if self.scaled else "")
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
 def tags_of(items: list[dict[str, Any]] | None) -> dict[str, str]:
-    return {t["Key"]: t.get("Value", "") for t in items or []}
+    """AWS tag lists, capitalised (``Key``) or not (ECS: ``key``), as a dict."""
+    out: dict[str, str] = {}
+    for tag in items or []:
+        key = tag.get("Key", tag.get("key"))
+        if key is not None:
+            out[str(key)] = str(tag.get("Value", tag.get("value", "")))
+    return out
 
 
 def env_clusters(eks: Any, env: str) -> Iterator[tuple[str, str, dict[str, str]]]:
@@ -83,15 +178,35 @@ def env_clusters(eks: Any, env: str) -> Iterator[tuple[str, str, dict[str, str]]
                 yield name, cluster["arn"], tags
 
 
-def env_nodegroups(eks: Any, cluster: str, env: str) -> Iterator[tuple[str, Sizes]]:
+@dataclass(frozen=True)
+class Nodegroup:
+    cluster: str
+    name: str
+    arn: str
+    sizes: Sizes
+    tags: Mapping[str, str]
+    instance_type: str
+    on_demand: bool
+
+    @property
+    def key(self) -> str:
+        return f"{self.cluster}/{self.name}"
+
+
+def env_nodegroups(eks: Any, cluster: str, env: str) -> Iterator[Nodegroup]:
     for page in eks.get_paginator("list_nodegroups").paginate(clusterName=cluster):
         for name in page.get("nodegroups", []):
             group = eks.describe_nodegroup(clusterName=cluster, nodegroupName=name)["nodegroup"]
-            if (group.get("tags") or {}).get(TAG_ENV) != env:
+            tags = group.get("tags") or {}
+            if tags.get(TAG_ENV) != env:
                 continue
             scaling = group.get("scalingConfig") or {}
-            yield name, Sizes(int(scaling.get("minSize", 0)), int(scaling.get("desiredSize", 0)),
-                              int(scaling.get("maxSize", 1)))
+            types = group.get("instanceTypes") or []
+            yield Nodegroup(cluster, name, group["nodegroupArn"],
+                            Sizes(int(scaling.get("minSize", 0)), int(scaling.get("desiredSize", 0)),
+                                  int(scaling.get("maxSize", 1))),
+                            dict(tags), types[0] if types else "unknown",
+                            group.get("capacityType", "ON_DEMAND") == "ON_DEMAND")
 
 
 def env_asgs(autoscaling: Any, env: str) -> Iterator[tuple[str, Sizes, dict[str, str]]]:
@@ -114,6 +229,15 @@ def env_db_instances(rds: Any, env: str) -> Iterator[dict[str, Any]]:
                 yield {**db, "_tags": tags}
 
 
+def env_db_clusters(rds: Any, env: str) -> Iterator[dict[str, Any]]:
+    """The environment's Aurora clusters (``describe_db_clusters`` lists DocumentDB and Neptune too)."""
+    for page in rds.get_paginator("describe_db_clusters").paginate():
+        for cluster in page.get("DBClusters", []):
+            tags = tags_of(cluster.get("TagList"))
+            if tags.get(TAG_ENV) == env and str(cluster.get("Engine", "")).startswith("aurora"):
+                yield {**cluster, "_tags": tags}
+
+
 def env_ec2_instances(ec2: Any, env: str) -> Iterator[dict[str, Any]]:
     """Instances tagged for the environment that no autoscaling group owns (the group's size covers those)."""
     filters = [{"Name": f"tag:{TAG_ENV}", "Values": [env]},
@@ -126,43 +250,58 @@ def env_ec2_instances(ec2: Any, env: str) -> Iterator[dict[str, Any]]:
                     yield {**instance, "_tags": tags}
 
 
-# ---------------------------------------------------------------- status: is it still asleep?
+@dataclass(frozen=True)
+class Service:
+    cluster: str
+    name: str
+    arn: str
+    sizes: ServiceSizes
+    tags: Mapping[str, str]
+    launch_type: str
+    task_definition: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.cluster}/{self.name}"
+
+    @property
+    def resource_id(self) -> str:
+        return f"service/{self.cluster}/{self.name}"
 
 
-def check_asleep(env_name: str, *, region: str, config: SleepSwitches | None, client_factory: ClientFactory,
-                 remembered: dict[str, Any] | None = None) -> list[str]:
-    """Warnings for ``status`` of an asleep environment: what runs although envctl put it to sleep.
+def env_services(factory: ClientFactory, region: str, env: str) -> Iterator[Service]:
+    """The environment's active ECS services: one tagging-API call finds them (none: nothing more is asked)."""
+    tagging = factory("resourcegroupstaggingapi", region)
+    by_cluster: dict[str, list[str]] = {}
+    for page in tagging.get_paginator("get_resources").paginate(
+            TagFilters=[{"Key": TAG_ENV, "Values": [env]}], ResourceTypeFilters=["ecs:service"]):
+        for item in page.get("ResourceTagMappingList", []):
+            parts = item["ResourceARN"].split(":", 5)[-1].split("/")
+            if len(parts) == 3:  # service/<cluster>/<name>; the old short ARNs cannot carry tags anyway
+                by_cluster.setdefault(parts[1], []).append(item["ResourceARN"])
+    if not by_cluster:
+        return
+    ecs, scaling = factory("ecs", region), factory("application-autoscaling", region)
+    for cluster, arns in sorted(by_cluster.items()):
+        for start in range(0, len(arns), 10):
+            found = ecs.describe_services(cluster=cluster, services=arns[start:start + 10], include=["TAGS"])
+            services = [s for s in found.get("services", []) if s.get("status") == "ACTIVE"]
+            bounds = _scaler_bounds(scaling, [f"service/{cluster}/{s['serviceName']}" for s in services])
+            for svc in services:
+                rid = f"service/{cluster}/{svc['serviceName']}"
+                low, high = bounds.get(rid, (None, None))
+                yield Service(cluster, svc["serviceName"], svc["serviceArn"],
+                              ServiceSizes(int(svc.get("desiredCount", 0)), low, high),
+                              tags_of(svc.get("tags")), str(svc.get("launchType") or "EC2"),
+                              str(svc.get("taskDefinition") or ""))
 
-    The common one is an RDS instance AWS started again by itself after 7 days stopped.
-    """
-    warnings: list[str] = []
-    data = remembered or {}
-    hint = "; `envctl sleep` stops it again"
-    if config is None or config.rds:
-        for db in env_db_instances(client_factory("rds", region), env_name):
-            name = db["DBInstanceIdentifier"]
-            ours = db["_tags"].get(TAG_STOPPED) == "true" or name in data.get("rds", [])
-            if ours and db.get("DBInstanceStatus") not in ("stopped", "stopping"):
-                warnings.append(f"rds {name} is {db.get('DBInstanceStatus')} although the environment is "
-                                "asleep (AWS starts a stopped database again after 7 days)" + hint)
-    if config is None or config.ec2:
-        for instance in env_ec2_instances(client_factory("ec2", region), env_name):
-            iid = instance["InstanceId"]
-            ours = instance["_tags"].get(TAG_STOPPED) == "true" or iid in data.get("ec2", [])
-            if ours and instance["State"]["Name"] in ("pending", "running"):
-                warnings.append(f"ec2 {iid} is running although the environment is asleep" + hint)
-    if config is None or config.autoscaling:
-        for name, sizes, tags in env_asgs(client_factory("autoscaling", region), env_name):
-            if (TAG_ASG_SIZE in tags or name in data.get("autoscaling", {})) and sizes.desired > 0:
-                warnings.append(f"autoscaling group {name} wants {sizes.desired} instances although the "
-                                "environment is asleep" + hint)
-    if config is None or config.nodegroups:
-        eks = client_factory("eks", region)
-        for cluster, _arn, tags in env_clusters(eks, env_name):
-            for name, sizes in env_nodegroups(eks, cluster, env_name):
-                key = f"{cluster}/{name}"
-                remembered_here = TAG_NODEGROUP_PREFIX + name in tags or key in data.get("nodegroups", {})
-                if remembered_here and sizes.desired > 0:
-                    warnings.append(f"nodegroup {cluster}/{name} wants {sizes.desired} nodes although the "
-                                    "environment is asleep" + hint)
-    return warnings
+
+def _scaler_bounds(scaling: Any, resource_ids: list[str]) -> dict[str, tuple[int, int]]:
+    out: dict[str, tuple[int, int]] = {}
+    for start in range(0, len(resource_ids), 50):
+        pages = scaling.get_paginator("describe_scalable_targets").paginate(
+            ServiceNamespace="ecs", ResourceIds=resource_ids[start:start + 50], ScalableDimension=ECS_DIMENSION)
+        for page in pages:
+            for target in page.get("ScalableTargets", []):
+                out[target["ResourceId"]] = (int(target["MinCapacity"]), int(target["MaxCapacity"]))
+    return out
