@@ -17,7 +17,8 @@ MAX_LINES = 400
 LAYERS = [
     ["__main__"],  # the entry point: python -m envctl
     ["cli"],
-    ["sleep", "provenance"],
+    ["provenance"],
+    ["sleep"],
     ["schedule"],
     ["teardown"],
     ["authoring", "timeline"],

@@ -24,6 +24,7 @@ from envctl.config.model import Environment
 from envctl.errors import UsageError
 from envctl.provenance import iam_actions
 from envctl.provenance.iam_actions import CallActions, CliCall
+from envctl.sleep.targets import READ_ACTIONS as SLEEP_READ_ACTIONS
 
 VERSION = "2012-10-17"
 MANAGED_POLICY_LIMIT = 6144
@@ -31,14 +32,10 @@ MANAGED_POLICY_LIMIT = 6144
 
 MCP_KEYS = ("aws:ViaAWSMCPService", "aws:CalledViaAWSMCP")
 
-# What envctl's looks call besides verify's inventory (envctl.inventory.POLICY_ACTIONS): sleep's view of what is
-# asleep and what waking costs (status), and audit's CloudTrail lookups.
-SLEEP_STATUS_ACTIONS = frozenset({
-    "eks:ListClusters", "eks:DescribeCluster", "eks:ListNodegroups", "eks:DescribeNodegroup",
-    "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeLaunchConfigurations",
-    "ec2:DescribeInstances", "ec2:DescribeLaunchTemplateVersions", "rds:DescribeDBInstances",
-})
-AUDIT_ACTIONS = frozenset({"cloudtrail:LookupEvents"})
+# What envctl's looks call besides verify's inventory (envctl.inventory.POLICY_ACTIONS, audit's CloudTrail
+# lookups included): sleep's view of what is asleep and what waking costs (status, cost), from the one list
+# its read-only clients are held to.
+SLEEP_STATUS_ACTIONS = frozenset(SLEEP_READ_ACTIONS)
 
 # Services whose reads the guardrail leaves to agents through the MCP server, besides the environment's own.
 GUARDRAIL_READ_SERVICES = ("autoscaling", "ce", "cloudformation", "cloudtrail", "cloudwatch", "dynamodb", "ec2",
@@ -126,7 +123,7 @@ def runner_statements(scan: RunnerScan) -> list[dict[str, Any]]:
 def reader_actions() -> list[str]:
     from envctl.inventory import POLICY_ACTIONS
 
-    return iam_actions.sorted_actions(POLICY_ACTIONS | SLEEP_STATUS_ACTIONS | AUDIT_ACTIONS)
+    return iam_actions.sorted_actions(POLICY_ACTIONS | SLEEP_STATUS_ACTIONS)
 
 
 def reader_statements(env: Environment) -> list[dict[str, Any]]:
