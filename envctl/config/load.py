@@ -28,7 +28,9 @@ from envctl.config.model import (
     Scripts,
     SleepConfig,
     StateConfig,
+    VerifyConfig,
 )
+from envctl.config.regions import verify_regions
 from envctl.errors import ConfigError, EnvironmentNotFoundError
 
 # prefixes by which scripts are discovered in a component folder, per action
@@ -144,7 +146,13 @@ class Loader:
             vars=MappingProxyType(self.str_map(data.get("vars"), "vars", var_names=True)),
             components=MappingProxyType(components), sleep=self.sleep(data.get("sleep")),
             state=self.state(data.get("state")), schedule=self.schedule(data.get("schedule")), review=review,
+            verify=self.verify(data.get("verify"), region),
         )
+
+    def verify(self, value: Any, region: str) -> VerifyConfig:
+        data = self.mapping(value, "verify")
+        self.check_keys(data, ("regions",), "verify.")
+        return VerifyConfig(regions=verify_regions(data.get("regions"), region, self.fail))
 
     def aws(self, value: Any) -> AwsTarget:
         data = self.mapping(value, "aws")
@@ -306,7 +314,8 @@ class Loader:
         return matches[0] if matches else None
 
 
-_TOP_KEYS = ("name", "region", "aws", "tags", "vars", "components", "sleep", "state", "schedule", "review")
+_TOP_KEYS = ("name", "region", "aws", "tags", "vars", "components", "sleep", "state", "schedule", "review",
+             "verify")
 _COMPONENT_KEYS = ("dir", "depends_on", "timeout", "vars", "install", "delete", "update", "sleep", "wake")
 
 
