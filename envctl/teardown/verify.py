@@ -84,9 +84,9 @@ def check_account(env: Environment, factory: ClientFactory) -> str:
     return actual
 
 
-# Clocks differ (this machine's, AWS's): what a script made is trusted as the environment's a while before its
-# first recorded run started.
-CLOCK_SLACK = _dt.timedelta(hours=1)
+# A run's start is stamped by this machine's clock, a resource's creation by AWS's; NTP keeps them within
+# milliseconds. The slack covers that and the one-second stamps of some services.
+CLOCK_SLACK = _dt.timedelta(seconds=2)
 
 
 def first_bring_up(env: Environment) -> _dt.datetime | None:
