@@ -219,7 +219,8 @@ def test_leftovers_win_over_an_incomplete_check_and_down_ends_6_when_nothing_is_
     assert "INCOMPLETE" in down.output and "iam-roles@global" in down.output
 
     ec2 = boto3.client("ec2", endpoint_url=enforcing_moto, region_name="us-east-1",
-                       aws_access_key_id=creds["AWS_ACCESS_KEY_ID"], aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"])
+                       aws_access_key_id=creds["AWS_ACCESS_KEY_ID"],
+                       aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"])
     ec2.create_volume(AvailabilityZone="us-east-1a", Size=1, TagSpecifications=[
         {"ResourceType": "volume", "Tags": tags()}])
     res = run_cli("verify", "test", "--json", root=root, env=creds)

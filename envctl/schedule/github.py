@@ -16,6 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from envctl.config.model import Environment
+from envctl.config.regions import partition_of
 from envctl.errors import ConfigError
 from envctl.schedule import cron as cronexpr
 from envctl.schedule.crontab import WAIT_LOCK, require_schedule
@@ -75,7 +76,8 @@ def github_workflow(env: Environment, *, install: str | None = None, role_arn: s
     sched = require_schedule(env)
     version = envctl_version or __version__
     install = install or f'python -m pip install "envctl=={version}"'
-    role = role_arn or (f"arn:aws:iam::{env.aws.account_id}:role/envctl-schedule" if env.aws.account_id
+    partition = partition_of(env.region)
+    role = role_arn or (f"arn:{partition}:iam::{env.aws.account_id}:role/envctl-schedule" if env.aws.account_id
                         else "${{ vars.ENVCTL_ROLE_ARN }}")
     trig = triggers(env)
     q = json.dumps
@@ -146,7 +148,8 @@ def github_workflow(env: Environment, *, install: str | None = None, role_arn: s
         "          fi",
         "      - name: Cost report",
         "        if: always() && steps.decide.outputs.action != ''",
-        "        # exit 5 means resources are left (normal while asleep); any other failure fails the job",
+        "        # exit 5: resources are left (normal while asleep). Anything else fails the job, 6 included:",
+        "        # a check could not run (a permission missing from the role, throttling), so $0 is not proven",
         f"        run: envctl verify {env.name} --markdown >> \"$GITHUB_STEP_SUMMARY\" || [ $? -eq 5 ]",
     ]
     return "\n".join(out) + "\n"
