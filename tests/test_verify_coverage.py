@@ -295,3 +295,12 @@ def test_a_region_not_covered_is_never_claimed_and_all_regions_finds_it(tmp_path
     assert {"us-east-1", "us-west-2", "eu-west-1", "global"} <= set(covered)
     # Only regions enabled for the account: the server reports the opt-in regions as not opted in.
     assert "ap-east-1" not in covered and "me-south-1" not in covered
+
+
+def test_print_policy_grants_the_bulk_iam_read_the_region_listing_and_downs_rechecks(tmp_path):
+    res = run_cli("verify", "--print-policy", root=tmp_path)
+    assert res.exit_code == 0
+    actions = json.loads(res.stdout)["Statement"][0]["Action"]
+    assert {"iam:GetAccountAuthorizationDetails", "ec2:DescribeRegions", "iam:GetRole", "iam:GetPolicy",
+            "eks:DescribeCluster", "tag:GetResources"} <= set(actions)
+    assert "iam:ListRoleTags" not in actions  # no call per role any more
