@@ -45,15 +45,15 @@ COLLECTORS: tuple[Collector, ...] = (
     Collector("eks-log-groups", misc.collect_eks_log_groups, needs_clusters=True),
 )
 
+REGION_ACTIONS: frozenset[str] = frozenset({"ec2:DescribeRegions"})
+"""``verify --all-regions``: the regions enabled for the account (asked through the same guarded clients)."""
+
 ALL_ACTIONS: frozenset[str] = frozenset(
     tagging.ACTIONS + confirm.ACTIONS + iam.ACTIONS + eks.ACTIONS + ec2.ACTIONS + misc.ACTIONS + rds.ACTIONS
-)
+) | REGION_ACTIONS
 
 ACCOUNT_ACTIONS: frozenset[str] = frozenset({"sts:GetCallerIdentity"})
 """Checking that the credentials are for the environment's account (``target: account``)."""
-
-REGION_ACTIONS: frozenset[str] = frozenset({"ec2:DescribeRegions"})
-"""``verify --all-regions``: the regions enabled for the account."""
 
 SPEND_ACTIONS: frozenset[str] = frozenset({"ce:GetCostAndUsage"})
 """Only ``verify --spend`` needs these."""

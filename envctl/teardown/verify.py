@@ -15,7 +15,7 @@ from envctl.config.load import list_environment_names
 from envctl.config.model import Environment
 from envctl.config.regions import global_region_of, partition_of
 from envctl.errors import AccountMismatchError, RefusedError, UsageError
-from envctl.inventory.collectors import ACCOUNT_ACTIONS, REGION_ACTIONS, SPEND_ACTIONS
+from envctl.inventory.collectors import ACCOUNT_ACTIONS, ALL_ACTIONS, SPEND_ACTIONS
 from envctl.inventory.core import Survey, describe_error, survey_collect
 from envctl.inventory.model import ClientFactory
 from envctl.inventory.readonly import guard
@@ -107,7 +107,8 @@ def first_bring_up(env: Environment) -> _dt.datetime | None:
 
 def enabled_regions(env: Environment, factory: ClientFactory) -> tuple[str, ...]:
     """Every region enabled for the account (``ec2:DescribeRegions``), the environment's own first."""
-    ec2 = guard(factory("ec2", env.region), REGION_ACTIONS)
+    # The same guard as the collectors' (a client guarded with two sets refuses what either lacks).
+    ec2 = guard(factory("ec2", env.region), ALL_ACTIONS)
     answer = ec2.describe_regions(AllRegions=False).get("Regions") or []
     enabled = sorted(r["RegionName"] for r in answer if r.get("OptInStatus") != "not-opted-in")
     return (env.region, *[r for r in enabled if r != env.region])
