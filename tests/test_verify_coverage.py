@@ -202,7 +202,7 @@ def test_a_denied_check_is_incomplete_exit_6_never_clean(tmp_path, enforcing_mot
     text = run_cli("verify", "test", root=root, env=creds)
     assert text.exit_code == 6
     assert "CLEAN" not in text.stdout.replace("NOT CLEAN", "")
-    assert "INCOMPLETE: nothing of test found in us-east-1 (+ global), but " in text.stdout
+    assert "UNKNOWN: nothing of test found in us-east-1 (+ global), but " in text.stdout
     assert "so $0 is not proven" in text.stdout and "iam-roles@global" in text.stdout
     md = run_cli("verify", "test", "--markdown", root=root, env=creds)
     assert md.exit_code == 6 and "Failed check `iam-roles@global`: " in md.stdout
@@ -216,7 +216,7 @@ def test_leftovers_win_over_an_incomplete_check_and_down_ends_6_when_nothing_is_
 
     down = run_cli("down", "test", "--yes", root=root, env=creds)
     assert down.exit_code == 6, down.output
-    assert "INCOMPLETE" in down.output and "iam-roles@global" in down.output
+    assert "UNKNOWN: nothing of test found" in down.output and "iam-roles@global" in down.output
 
     ec2 = boto3.client("ec2", endpoint_url=enforcing_moto, region_name="us-east-1",
                        aws_access_key_id=creds["AWS_ACCESS_KEY_ID"],

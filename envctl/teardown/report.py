@@ -49,6 +49,8 @@ class Coverage:
             place = ", ".join(self.regions)
         else:
             place = f"{len(self.regions)} regions ({', '.join(self.regions[:3])}, ...)"
+        if not place:
+            return "the global services" if self.global_services else "nothing"
         return place + (" (+ global)" if self.global_services else "")
 
     def to_json(self) -> dict[str, Any]:
@@ -113,7 +115,7 @@ class VerifyReport:
             more = f"; {len(failed)} check(s) failed ({named}), so there may be more" if failed else ""
             return f"NOT CLEAN: {len(self.items)} resource(s) left in {self.env} ({where}), costing {cost}{extra}{more}"
         if failed:
-            return (f"INCOMPLETE: nothing of {self.env} found in {where}, but {len(failed)} check(s) failed "
+            return (f"UNKNOWN: nothing of {self.env} found in {where}, but {len(failed)} check(s) failed "
                     f"({named}), so $0 is not proven")
         pend = f" ({len(self.pending)} pending deletion)" if self.pending else ""
         return f"CLEAN: nothing of {self.env} is left in {where}, $0/h{pend}"
