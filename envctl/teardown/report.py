@@ -18,7 +18,6 @@ from envctl.inventory.model import GLOBAL, Inventory, Resource
 from envctl.teardown.pricing import Price, PriceTable, load_prices, price
 
 NO_COMPONENT = "(no component)"
-WIDEN = "widen with verify: {regions: [...]} in env.yaml, or envctl verify ENV --all-regions"
 
 
 @dataclass(frozen=True)
@@ -113,7 +112,8 @@ class VerifyReport:
             cost = f"{money(self.hourly_usd, hourly=True)}/h ({money(self.monthly_usd)}/month)"
             extra = f", {self.unpriced} of unknown price" if self.unpriced else ""
             more = f"; {len(failed)} check(s) failed ({named}), so there may be more" if failed else ""
-            return f"NOT CLEAN: {len(self.items)} resource(s) left in {self.env} ({where}), costing {cost}{extra}{more}"
+            return (f"NOT CLEAN: {len(self.items)} resource(s) left in {self.env}, costing {cost}{extra}; "
+                    f"checked {where}{more}")
         if failed:
             return (f"UNKNOWN: nothing of {self.env} found in {where}, but {len(failed)} check(s) failed "
                     f"({named}), so $0 is not proven")
@@ -189,7 +189,8 @@ def coverage_lines(cov: Coverage, *, code: str = "`") -> list[str]:
     if cov.all_regions:
         lines.append("Not checked: regions not enabled for the account.")
     else:
-        lines.append(f"Not checked: every other region ({WIDEN}).")
+        lines.append(f"Not checked: every other region (widen with {code}verify: {{regions: [...]}}{code} in "
+                     f"env.yaml, or {code}envctl verify ENV --all-regions{code}).")
     for key, message in sorted(cov.failed.items()):
         lines.append(f"Failed check {code}{key}{code}: {message}")
     return lines
