@@ -15,6 +15,7 @@ class ExitCode(IntEnum):
     LOCKED = 3
     SCRIPT_FAILED = 4
     LEFTOVERS = 5
+    INCOMPLETE = 6  # the check could not run completely and found nothing it can name
     INTERRUPTED = 130
 
 

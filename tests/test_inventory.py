@@ -213,7 +213,7 @@ def test_the_guard_refuses_a_write_and_nothing_changes(aws):
         return []
 
     def undeclared(scope, region):
-        scope.client("ec2", region).describe_regions()
+        scope.client("ec2", region).describe_key_pairs()  # a read no collector declares
         return []
 
     inv = collect("test", regions=[REGION], client_factory=factory,

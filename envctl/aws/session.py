@@ -30,7 +30,11 @@ def client_factory_for(env: Environment, root: Path) -> ClientFactory:
     sandbox = env.aws.target == "sandbox"
     endpoint = sandbox_endpoint(root) if sandbox else env.aws.endpoint_url
     # Against the sandbox an unimplemented call is an HTTP 500: fail at once instead of retrying for seconds.
-    config = Config(retries={"mode": "standard", "max_attempts": 1 if sandbox else 5},
+    # A real account throttles (IAM at a few calls a second, shared with every other caller): adaptive mode
+    # backs off and paces the client itself; a call still throttled after that is a failed check, not a crash.
+    retries: dict[str, Any] = ({"mode": "standard", "max_attempts": 1} if sandbox else
+                               {"mode": "adaptive", "max_attempts": 8})
+    config = Config(retries=retries,
                     connect_timeout=5, read_timeout=60, max_pool_connections=32)
     session = boto3.session.Session(profile_name=None if sandbox else env.aws.profile)
     creds: dict[str, Any] = _SANDBOX_CREDENTIALS if sandbox else {}

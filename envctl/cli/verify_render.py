@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from envctl.teardown.report import NO_COMPONENT, VerifyReport, money
+from envctl.teardown.report import NO_COMPONENT, VerifyReport, coverage_lines, money
 
 
 def text(report: VerifyReport, *, color: bool = False, width: int = 120) -> str:
@@ -39,8 +39,8 @@ def text(report: VerifyReport, *, color: bool = False, width: int = 120) -> str:
         for item in report.pending:
             r = item.resource
             console.print(f"  - {r.type} {r.arn} ({r.component or NO_COMPONENT}, {r.region})")
-    for check, message in sorted(report.errors.items()):
-        console.print(f"check failed: {check}: {message}")
+    for line in coverage_lines(report.coverage, code=""):
+        console.print(_escape(line), style="yellow" if line.startswith("Failed") else "dim")
     if report.spend is not None:
         console.print(report.spend.markdown().replace("`", ""))
     style = "green" if report.clean else ("yellow" if not report.items else "red")

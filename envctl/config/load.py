@@ -29,7 +29,9 @@ from envctl.config.model import (
     Scripts,
     SleepConfig,
     StateConfig,
+    VerifyConfig,
 )
+from envctl.config.regions import verify_regions
 from envctl.errors import ConfigError, EnvironmentNotFoundError
 
 # prefixes by which scripts are discovered in a component folder, per action
@@ -146,6 +148,7 @@ class Loader:
             components=MappingProxyType(components), sleep=self.sleep(data.get("sleep")),
             state=self.state(data.get("state")), schedule=self.schedule(data.get("schedule")), review=review,
             agents=self.agents(data.get("agents")),
+            verify=self.verify(data.get("verify"), region),
         )
 
     def agents(self, value: Any) -> str:
@@ -157,6 +160,11 @@ class Loader:
         raise self.fail("agents", f"must be {', '.join(AGENT_POLICIES[:-1])} or {AGENT_POLICIES[-1]}, not {shown}",
                         hint="approved: inside an AI coding agent's session only scripts a person approved run "
                              "(envctl approve); never: agents may not change the environment; any: no check")
+
+    def verify(self, value: Any, region: str) -> VerifyConfig:
+        data = self.mapping(value, "verify")
+        self.check_keys(data, ("regions",), "verify.")
+        return VerifyConfig(regions=verify_regions(data.get("regions"), region, self.fail))
 
     def aws(self, value: Any) -> AwsTarget:
         data = self.mapping(value, "aws")
@@ -319,7 +327,7 @@ class Loader:
 
 
 _TOP_KEYS = ("name", "region", "aws", "tags", "vars", "components", "sleep", "state", "schedule", "review",
-             "agents")
+             "agents", "verify")
 _COMPONENT_KEYS = ("dir", "depends_on", "timeout", "vars", "install", "delete", "update", "sleep", "wake")
 
 

@@ -73,6 +73,11 @@ class StateConfig:
 
 
 @dataclass(frozen=True)
+class VerifyConfig:
+    regions: tuple[str, ...] = ()  # scanned besides the environment's region and the global services
+
+
+@dataclass(frozen=True)
 class ScheduleConfig:
     timezone: str = "UTC"
     sleep: str | None = None
@@ -101,6 +106,7 @@ class Environment:
     schedule: ScheduleConfig | None = None
     review: str = "off"
     agents: str = "approved"   # what an AI coding agent's session may run: approved | never | any
+    verify: VerifyConfig = field(default_factory=VerifyConfig)
 
     def tags_for(self, component: str | None) -> dict[str, str]:
         """The user's tags plus ``envctl:env`` (and ``envctl:component``), in a stable order."""
@@ -109,6 +115,11 @@ class Environment:
             tags[f"{TAG_PREFIX}component"] = component
         tags.update({k: v for k, v in self.tags.items() if not k.startswith(TAG_PREFIX)})
         return tags
+
+    @property
+    def scan_regions(self) -> tuple[str, ...]:
+        """The regions verify scans: the environment's own, then those of ``verify.regions``."""
+        return (self.region, *[r for r in self.verify.regions if r != self.region])
 
     def depends_on(self) -> dict[str, list[str]]:
         return {name: list(c.depends_on) for name, c in self.components.items()}

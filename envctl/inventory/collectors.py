@@ -1,12 +1,20 @@
-"""The list of collectors and the read actions they declare: the one place verify's IAM policy comes from."""
+"""The list of collectors and the read actions they declare: the one place verify's IAM policy comes from.
+
+A new family: a module with ``ACTIONS`` and a ``collect(scope, region)``, one ``Collector(...)`` line in
+:data:`COLLECTORS` and its module in :data:`ALL_ACTIONS`. A ``recheck`` (which of these resources found
+earlier still exist, one get each) keeps what ``down`` asks after a delete small; without one, ``down`` runs
+the collector again narrowed to the deleted component.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from envctl.inventory import confirm, ec2, eks, iam, logs, misc, orphans_eks, parents, rds, rds_aurora, tagging, vpc
 from envctl.inventory.model import Resource, Scope
+
+Recheck = Callable[[Scope, str, Sequence[Resource]], list[Resource]]
 
 
 @dataclass(frozen=True)
@@ -17,15 +25,16 @@ class Collector:
     run: Callable[[Scope, str], list[Resource]]
     global_: bool = False
     needs_clusters: bool = False  # runs only when the environment has clusters (orphan scans)
+    recheck: Recheck | None = None
 
 
 COLLECTORS: tuple[Collector, ...] = (
-    Collector("tagging", tagging.collect_region),
-    Collector("iam-roles", iam.collect_roles, global_=True),
-    Collector("iam-policies", iam.collect_policies, global_=True),
-    Collector("iam-instance-profiles", iam.collect_instance_profiles, global_=True),
-    Collector("iam-oidc-providers", iam.collect_oidc_providers, global_=True),
-    Collector("eks", eks.collect),
+    Collector("tagging", tagging.collect_region, recheck=tagging.recheck),
+    Collector("iam-roles", iam.collect_roles, global_=True, recheck=iam.recheck),
+    Collector("iam-policies", iam.collect_policies, global_=True, recheck=iam.recheck),
+    Collector("iam-instance-profiles", iam.collect_instance_profiles, global_=True, recheck=iam.recheck),
+    Collector("iam-oidc-providers", iam.collect_oidc_providers, global_=True, recheck=iam.recheck),
+    Collector("eks", eks.collect, recheck=eks.recheck),
     Collector("ec2-addresses", ec2.collect_addresses),
     Collector("ec2-launch-templates", ec2.collect_launch_templates),
     Collector("autoscaling", ec2.collect_autoscaling_groups),
@@ -42,10 +51,13 @@ COLLECTORS: tuple[Collector, ...] = (
     Collector("service-log-groups", logs.collect),
 )
 
+REGION_ACTIONS: frozenset[str] = frozenset({"ec2:DescribeRegions"})
+"""``verify --all-regions``: the regions enabled for the account (asked through the same guarded clients)."""
+
 ALL_ACTIONS: frozenset[str] = frozenset(
     tagging.ACTIONS + confirm.ACTIONS + iam.ACTIONS + eks.ACTIONS + ec2.ACTIONS + misc.ACTIONS + rds.ACTIONS
     + parents.ACTIONS + rds_aurora.ACTIONS + vpc.ACTIONS + orphans_eks.ACTIONS + logs.ACTIONS
-)
+) | REGION_ACTIONS
 
 ACCOUNT_ACTIONS: frozenset[str] = frozenset({"sts:GetCallerIdentity"})
 """Checking that the credentials are for the environment's account (``target: account``)."""
@@ -56,5 +68,5 @@ SPEND_ACTIONS: frozenset[str] = frozenset({"ce:GetCostAndUsage"})
 AUDIT_ACTIONS: frozenset[str] = frozenset({"cloudtrail:LookupEvents"})
 """What ``envctl audit`` reads besides the inventory: who created each resource."""
 
-POLICY_ACTIONS: frozenset[str] = ALL_ACTIONS | ACCOUNT_ACTIONS | SPEND_ACTIONS | AUDIT_ACTIONS
+POLICY_ACTIONS: frozenset[str] = ALL_ACTIONS | ACCOUNT_ACTIONS | REGION_ACTIONS | SPEND_ACTIONS | AUDIT_ACTIONS
 """Everything ``envctl verify`` and ``envctl audit`` may call: what ``--print-policy`` grants."""

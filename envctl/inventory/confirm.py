@@ -131,12 +131,9 @@ def _kms_keys(scope: Scope, region: str, ids: Mapping[str, str]) -> dict[str, At
 
 def _log_groups(scope: Scope, region: str, ids: Mapping[str, str]) -> dict[str, Attrs]:
     client = scope.client("logs", region)
-    # A few hits: one prefix query each; many: one listing of the region (50 groups a page).
-    if len(ids) <= 10:
-        groups = [g for name in sorted(set(ids.values()))
-                  for g in paginate(client, "describe_log_groups", "logGroups", logGroupNamePrefix=name)]
-    else:
-        groups = list(paginate(client, "describe_log_groups", "logGroups"))
+    # One prefix query per hit: a listing of the region would cost a call per 50 groups of everybody's.
+    groups = [g for name in sorted(set(ids.values()))
+              for g in paginate(client, "describe_log_groups", "logGroups", logGroupNamePrefix=name)]
     found: dict[str, Attrs] = {}
     for group in groups:
         arn = str(group.get("arn", "")).removesuffix(":*")

@@ -40,8 +40,8 @@ def collect_addresses(scope: Scope, region: str) -> list[Resource]:
         return str(addr.get("AllocationId") or addr.get("PublicIp", ""))
 
     return _kept(
-        make(scope, arn=f"arn:aws:ec2:{region}::elastic-ip/{alloc(addr)}", type="ec2:elastic-ip", id=alloc(addr),
-             region=region, tags=tag_dict(addr.get("Tags")), public_ip=addr.get("PublicIp"),
+        make(scope, arn=scope.arn("ec2", region, f"elastic-ip/{alloc(addr)}"), type="ec2:elastic-ip",
+             id=alloc(addr), region=region, tags=tag_dict(addr.get("Tags")), public_ip=addr.get("PublicIp"),
              associated=bool(addr.get("AssociationId")))
         for addr in _each_tagged(scope, scope.client("ec2", region), "describe_addresses", "Addresses", alloc))
 
@@ -51,7 +51,7 @@ def collect_launch_templates(scope: Scope, region: str) -> list[Resource]:
     templates = _each_tagged(scope, scope.client("ec2", region), "describe_launch_templates", "LaunchTemplates",
                              lambda lt: lt["LaunchTemplateId"], PaginationConfig={"PageSize": 200})
     return _kept(
-        make(scope, arn=f"arn:aws:ec2:{region}::launch-template/{lt['LaunchTemplateId']}",
+        make(scope, arn=scope.arn("ec2", region, f"launch-template/{lt['LaunchTemplateId']}"),
              type="ec2:launch-template", id=lt["LaunchTemplateId"], region=region, tags=tag_dict(lt.get("Tags")),
              name=lt.get("LaunchTemplateName"))
         for lt in templates)

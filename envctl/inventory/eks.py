@@ -6,6 +6,8 @@ component that owns the cluster unless they carry the environment's component ta
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from envctl.inventory.model import Resource, Scope, make, paginate, parallel_map, tag_dict
 
 ACTIONS = ("eks:ListClusters", "eks:DescribeCluster", "eks:ListNodegroups", "eks:DescribeNodegroup")
@@ -24,6 +26,8 @@ def collect(scope: Scope, region: str) -> list[Resource]:
                    version=cluster.get("version"), status=cluster.get("status"))
         if res is not None:
             out.append(res)
+        elif not scope.owner(tags, cluster=name if name in scope.clusters else None)[0]:
+            return out  # a cluster of others: its nodegroups are theirs too, no call for them
         for ng_name in paginate(client, "list_nodegroups", "nodegroups", clusterName=name):
             ng = client.describe_nodegroup(clusterName=name, nodegroupName=ng_name)["nodegroup"]
             scaling = ng.get("scalingConfig") or {}
@@ -37,3 +41,23 @@ def collect(scope: Scope, region: str) -> list[Resource]:
         return out
 
     return [r for group in parallel_map(one, names) for r in group]
+
+
+def recheck(scope: Scope, region: str, resources: Sequence[Resource]) -> list[Resource]:
+    """Which of ``resources`` still exist: one describe each (a nodegroup of a cluster that is gone is gone)."""
+    client = scope.client("eks", region)
+    gone = client.exceptions.ResourceNotFoundException
+
+    def one(res: Resource) -> Resource | None:
+        try:
+            if res.type == "eks:cluster":
+                client.describe_cluster(name=res.id)
+            else:
+                cluster, _, nodegroup = res.id.partition("/")
+                client.describe_cluster(name=cluster)
+                client.describe_nodegroup(clusterName=cluster, nodegroupName=nodegroup)
+        except gone:
+            return None
+        return res
+
+    return [r for r in parallel_map(one, list(resources), workers=4) if r is not None]

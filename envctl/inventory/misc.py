@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from envctl.inventory.model import GLOBAL, Resource, Scope, chunks, make, paginate, parallel_map, tag_dict
+from envctl.inventory.model import ENV_TAG, GLOBAL, Resource, Scope, chunks, make, paginate, parallel_map, tag_dict
 
 ACTIONS = (
     "ecr:DescribeRepositories", "ecr:ListTagsForResource", "ecr:DescribeImages",
@@ -15,8 +15,11 @@ ACTIONS = (
 
 
 def collect_ecr(scope: Scope, region: str) -> list[Resource]:
+    # The list carries no tags: only repositories created since the environment first came up get a tag call.
     client = scope.client("ecr", region)
-    repos = list(paginate(client, "describe_repositories", "repositories"))
+    repos = [r for r in paginate(client, "describe_repositories", "repositories",
+                                 PaginationConfig={"PageSize": 1000})
+             if scope.created_since(r.get("createdAt"))]
 
     def one(repo: Any) -> Resource | None:
         tags = tag_dict(client.list_tags_for_resource(resourceArn=repo["repositoryArn"]).get("tags"))
@@ -33,7 +36,8 @@ def collect_ecr(scope: Scope, region: str) -> list[Resource]:
 
 
 def collect_route53(scope: Scope, region: str) -> list[Resource]:
-    client = scope.client("route53", "us-east-1")
+    # Tags of 10 zones a call; hosted zones are few (500 an account by default).
+    client = scope.client("route53", scope.global_region)
     zones = {z["Id"].rsplit("/", 1)[-1]: z for z in paginate(client, "list_hosted_zones", "HostedZones")}
     out = []
     for batch in chunks(sorted(zones), 10):
@@ -43,7 +47,8 @@ def collect_route53(scope: Scope, region: str) -> list[Resource]:
             zone = zones.get(zone_id)
             if zone is None:  # tags answer for deleted zones too: existence comes from the list
                 continue
-            res = make(scope, arn=f"arn:aws:route53:::hostedzone/{zone_id}", type="route53:hostedzone",
+            res = make(scope, arn=scope.arn("route53", GLOBAL, f"hostedzone/{zone_id}", account=False),
+                       type="route53:hostedzone",
                        id=zone_id, region=GLOBAL, tags=tag_dict(item.get("Tags")), name=zone.get("Name"),
                        private=bool((zone.get("Config") or {}).get("PrivateZone")))
             if res is not None:
@@ -54,7 +59,9 @@ def collect_route53(scope: Scope, region: str) -> list[Resource]:
 def collect_secrets(scope: Scope, region: str) -> list[Resource]:
     client = scope.client("secretsmanager", region)
     out = []
-    for secret in paginate(client, "list_secrets", "SecretList", IncludePlannedDeletion=True):
+    # Filtered by the service: tag-value matches by prefix (test2 for test), so ownership is still checked.
+    own = [{"Key": "tag-key", "Values": [ENV_TAG]}, {"Key": "tag-value", "Values": [scope.env]}]
+    for secret in paginate(client, "list_secrets", "SecretList", IncludePlannedDeletion=True, Filters=own):
         res = make(scope, arn=secret["ARN"], type="secretsmanager:secret", id=secret["Name"], region=region,
                    tags=tag_dict(secret.get("Tags")), pending=secret.get("DeletedDate") is not None,
                    deleted_date=str(secret["DeletedDate"]) if secret.get("DeletedDate") else None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -9,6 +10,7 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 
 from envctl.aws.session import ClientFactory as ClientFactory  # the one definition; collectors take it
+from envctl.config.regions import global_region_of
 
 ENV_TAG = "envctl:env"
 COMPONENT_TAG = "envctl:component"
@@ -33,6 +35,7 @@ class Resource:
     pending_deletion: bool = False
     orphan_of: str | None = None   # the cluster name, for resources made by AWS or Kubernetes without our tag
     attrs: Mapping[str, Any] = field(default_factory=_empty)  # for pricing: instance_type, size_gb...
+    check: str = ""                # the collector that found it (down asks that one again after a delete)
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,8 @@ class Inventory:
     errors: Mapping[str, str]
     api_calls: int
     regions: tuple[str, ...] = ()
+    checks: tuple[str, ...] = ()   # the collectors that ran
+    covers_global: bool = False    # the global services (IAM, Route 53) were among them
 
     @property
     def complete(self) -> bool:
@@ -61,6 +66,28 @@ class Scope:
     client: ClientFactory                   # already read-only guarded
     component: str | None = None
     parents: Mapping[str, Mapping[str, str | None]] = field(default_factory=dict)  # see inventory.parents
+    since: _dt.datetime | None = None       # the environment's first bring-up: nothing older is its own
+    partition: str = "aws"                  # of the environment's region: aws, aws-cn, aws-us-gov
+    account: str = ""                       # for the ARNs envctl writes itself, when known
+
+    @property
+    def global_region(self) -> str:
+        """Where the partition's global services (IAM, Route 53) answer."""
+        return global_region_of(self.partition)
+
+    def arn(self, service: str, region: str, resource: str, *, account: bool = True) -> str:
+        """An ARN in the scope's partition: ``arn:aws-cn:ec2:cn-north-1:123456789012:elastic-ip/eipalloc-1``."""
+        where = "" if region == GLOBAL else region
+        return f"arn:{self.partition}:{service}:{where}:{self.account if account else ''}:{resource}"
+
+    def created_since(self, when: Any) -> bool:
+        """Whether something created at ``when`` can be the environment's: not when it is older than the
+        environment's first bring-up. Unknown either way: it can."""
+        if self.since is None or not isinstance(when, _dt.datetime):
+            return True
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=_dt.timezone.utc)
+        return when >= self.since
 
     def owner(self, tags: Mapping[str, str], *,
               cluster: str | None = None) -> tuple[bool, str | None, str | None]:

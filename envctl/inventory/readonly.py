@@ -97,6 +97,31 @@ def count_calls(client: Any, counter: CallCounter) -> Callable[[], None]:
     return lambda: client.meta.events.unregister("before-call", unique_id=unique_id)
 
 
+def bound_concurrency(client: Any, slots: threading.BoundedSemaphore) -> Callable[[], None]:
+    """At most ``slots`` calls of ``client`` in flight at once, however many threads use it (retries and their
+    back-off included: a throttled service is not asked harder). Returns the function that removes the bound."""
+    key = f"envctl-slots-{id(slots)}"  # botocore keys handlers by unique_id alone: one per event below
+
+    def take(context: dict[str, Any], **_: Any) -> None:
+        slots.acquire()
+        context[key] = True
+
+    def give(context: dict[str, Any], **_: Any) -> None:
+        if context.pop(key, False):
+            slots.release()
+
+    handlers = {"before-call": take, "after-call": give, "after-call-error": give}
+    events = client.meta.events
+    for event, handler in handlers.items():
+        events.register(event, handler, unique_id=f"{key}-{event}")
+
+    def stop() -> None:
+        for event in handlers:
+            events.unregister(event, unique_id=f"{key}-{event}")
+
+    return stop
+
+
 def policy_document(actions: Iterable[str]) -> dict[str, Any]:
     """The least-privilege IAM policy for ``actions`` (all must be reads)."""
     acts = sorted(set(actions))

@@ -7,10 +7,11 @@ own describe call (see :mod:`envctl.inventory.confirm`); types a dedicated colle
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from envctl.inventory import confirm
-from envctl.inventory.model import COMPONENT_TAG, ENV_TAG, Resource, Scope, paginate, tag_dict
+from envctl.inventory.model import COMPONENT_TAG, ENV_TAG, Resource, Scope, chunks, make, paginate, tag_dict
 
 ACTIONS = ("tag:GetResources",)
 
@@ -69,3 +70,20 @@ def collect_region(scope: Scope, region: str) -> list[Resource]:
                 continue
             hits[arn] = (rtype, rid, tag_dict(item.get("Tags")))
     return confirm.confirm(scope, region, hits)
+
+
+def recheck(scope: Scope, region: str, resources: Sequence[Resource]) -> list[Resource]:
+    """Which of ``resources`` (found earlier by this collector) still exist: the service's describe by ID
+    for the types that have one, the tagging API by ARN (100 a call) for the others."""
+    hits = {r.arn: (r.type, r.id, dict(r.tags)) for r in resources}
+    described = {arn: hit for arn, hit in hits.items() if hit[0] in confirm.CONFIRMERS}
+    out = confirm.confirm(scope, region, described)
+    rest = sorted(set(hits) - set(described))
+    client = scope.client("resourcegroupstaggingapi", region)
+    for batch in chunks(rest, 100):
+        for item in paginate(client, "get_resources", "ResourceTagMappingList", ResourceARNList=list(batch)):
+            rtype, rid, tags = hits[item["ResourceARN"]]
+            res = make(scope, arn=item["ResourceARN"], type=rtype, id=rid, region=region, tags=tags)
+            if res is not None:
+                out.append(res)
+    return out

@@ -61,7 +61,8 @@ class RunResult:
         if self.failed:
             return ExitCode.SCRIPT_FAILED
         if self.report is not None and not getattr(self.report, "clean", True):
-            return ExitCode.LEFTOVERS
+            # the final verify's own code: 5 leftovers, 6 a check could not run and nothing was found
+            return ExitCode(getattr(self.report, "exit_code", ExitCode.LEFTOVERS))
         return ExitCode.OK
 
 

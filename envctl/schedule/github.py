@@ -19,6 +19,7 @@ from pathlib import Path
 
 from envctl import __version__
 from envctl.config.model import Environment
+from envctl.config.regions import partition_of
 from envctl.errors import ConfigError
 from envctl.schedule import cron as cronexpr
 from envctl.schedule.crontab import WAIT_LOCK, require_schedule
@@ -84,7 +85,8 @@ def workflow(env: Environment, root: Path, *, envctl_path: Path | None = None,
 def github_workflow(env: Environment, source: Checkout, *, role_arn: str | None = None) -> str:
     """The workflow text; envctl is installed from ``source``, a folder of the checked-out repository."""
     sched = require_schedule(env)
-    role = role_arn or (f"arn:aws:iam::{env.aws.account_id}:role/envctl-schedule" if env.aws.account_id
+    partition = partition_of(env.region)
+    role = role_arn or (f"arn:{partition}:iam::{env.aws.account_id}:role/envctl-schedule" if env.aws.account_id
                         else "${{ vars.ENVCTL_ROLE_ARN }}")
     trig = triggers(env)
     q = json.dumps
@@ -156,7 +158,8 @@ def github_workflow(env: Environment, source: Checkout, *, role_arn: str | None 
         "          fi",
         "      - name: Cost report",
         "        if: always() && steps.decide.outputs.action != ''",
-        "        # exit 5 means resources are left (normal while asleep); any other failure fails the job",
+        "        # exit 5: resources are left (normal while asleep). Anything else fails the job, 6 included:",
+        "        # a check could not run (a permission missing from the role, throttling), so $0 is not proven",
         f"        run: envctl verify {env.name} --markdown >> \"$GITHUB_STEP_SUMMARY\" || [ $? -eq 5 ]",
     ]
     return "\n".join(out) + "\n"

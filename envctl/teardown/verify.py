@@ -13,9 +13,10 @@ from typing import Any
 
 from envctl.config.load import list_environment_names
 from envctl.config.model import Environment
+from envctl.config.regions import global_region_of, partition_of
 from envctl.errors import AccountMismatchError, RefusedError, UsageError
-from envctl.inventory import collect
-from envctl.inventory.collectors import ACCOUNT_ACTIONS, SPEND_ACTIONS
+from envctl.inventory.collectors import ACCOUNT_ACTIONS, ALL_ACTIONS, SPEND_ACTIONS
+from envctl.inventory.core import Survey, describe_error, survey_collect
 from envctl.inventory.model import ClientFactory
 from envctl.inventory.parents import Parents, parents_from
 from envctl.inventory.readonly import guard
@@ -67,14 +68,14 @@ def state_outputs(env: Environment) -> dict[str, dict[str, str]]:
     return {name: {**c.deleted_outputs, **c.outputs} for name, c in state.components.items()}
 
 
-def check_account(env: Environment, factory: ClientFactory) -> None:
-    """With ``target: account``: the credentials work and are for the environment's account. Verifying the
-    wrong account (or none) would call an environment clean that is not."""
+def check_account(env: Environment, factory: ClientFactory) -> str:
+    """With ``target: account``: the credentials work and are for the environment's account (returned).
+    Verifying the wrong account (or none) would call an environment clean that is not."""
     if env.aws.target != "account":
-        return
+        return env.aws.account_id or ""
     sts = guard(factory("sts", env.region), ACCOUNT_ACTIONS)
     try:
-        actual = sts.get_caller_identity()["Account"]
+        actual = str(sts.get_caller_identity()["Account"])
     except Exception as err:  # no credentials, expired token, unreachable endpoint: all mean "cannot look"
         raise RefusedError(f"cannot verify {env.name}: AWS did not answer ({err})",
                            hint=f"check the credentials{' of profile ' + env.aws.profile if env.aws.profile else ''}"
@@ -82,25 +83,71 @@ def check_account(env: Environment, factory: ClientFactory) -> None:
     if env.aws.account_id and actual != env.aws.account_id:
         raise AccountMismatchError(f"{env.file}: aws.account_id is {env.aws.account_id}, but the credentials "
                                    f"are for account {actual}", hint="use the profile of the right account")
+    return actual
+
+
+# A run's start is stamped by this machine's clock, a resource's creation by AWS's; NTP keeps them within
+# milliseconds. The slack covers that and the one-second stamps of some services.
+CLOCK_SLACK = _dt.timedelta(seconds=2)
+
+
+def first_bring_up(env: Environment) -> _dt.datetime | None:
+    """When the environment first came up (its earliest recorded ``up``), less a clock slack; None when no
+    history says so. Nothing created before it can be the environment's own."""
+    from envctl.state.backends import backend_for
+
+    try:
+        backend = backend_for(env.root, env.state, env=env)
+        starts = [r.get("started") for r in backend.runs(env.name) if r.get("command") == "up"]
+        starts.append(backend.load(env.name).up_since)
+        times = [_dt.datetime.fromisoformat(s) for s in starts if s]
+    except Exception:  # unreadable history: every candidate gets its own look (slower, never wrong)
+        return None
+    times = [t if t.tzinfo else t.replace(tzinfo=_dt.timezone.utc) for t in times]
+    return min(times) - CLOCK_SLACK if times else None
+
+
+def enabled_regions(env: Environment, factory: ClientFactory) -> tuple[str, ...]:
+    """Every region enabled for the account (``ec2:DescribeRegions``), the environment's own first."""
+    # The same guard as the collectors' (a client guarded with two sets refuses what either lacks).
+    ec2 = guard(factory("ec2", env.region), ALL_ACTIONS)
+    answer = ec2.describe_regions(AllRegions=False).get("Regions") or []
+    enabled = sorted(r["RegionName"] for r in answer if r.get("OptInStatus") != "not-opted-in")
+    return (env.region, *[r for r in enabled if r != env.region])
+
+
+def survey_of(env: Environment, factory: ClientFactory, targets: Targets, *,
+              regions: tuple[str, ...] | None = None, account: str = "") -> Survey:
+    """What verify (and down's leak listing) looks for, and where: by default the environment's regions."""
+    return Survey(env.name, regions or env.scan_regions, dict(targets.clusters), dict(targets.db_instances),
+                  since=first_bring_up(env), account=account or env.aws.account_id or "",
+                  parents=dict(targets.parents))
 
 
 def verify_environment(env: Environment, root: Path, *, component: str | None = None,
                        client_factory: ClientFactory | None = None, targets: Targets | None = None,
                        prices: PriceTable | None = None, account_check: bool = True,
-                       max_workers: int = 16) -> VerifyReport:
-    """The cost verification report of ``env`` (narrowed to ``component`` when given)."""
+                       all_regions: bool = False, max_workers: int = 16) -> VerifyReport:
+    """The cost verification report of ``env`` (narrowed to ``component`` when given), over its regions
+    (``verify.regions`` of env.yaml besides ``region``; every enabled one with ``all_regions``) and the
+    global services."""
     if client_factory is None:
         from envctl.aws.session import client_factory_for
 
         client_factory = client_factory_for(env, root)
-    if account_check:
-        check_account(env, client_factory)
+    account = check_account(env, client_factory) if account_check else ""
     if targets is None:
         targets = targets_from(env, state_outputs(env))
-    inventory = collect(env.name, regions=[env.region], clusters=targets.clusters,
-                        db_instances=targets.db_instances, client_factory=client_factory, component=component,
-                        max_workers=max_workers, parents=targets.parents)
-    return build_report(env.name, inventory, prices)
+    regions, failures = env.scan_regions, dict[str, str]()
+    if all_regions:
+        try:
+            regions = enabled_regions(env, client_factory)
+        except Exception as err:  # the configured regions are still scanned; the report says what was not
+            failures["regions@" + env.region] = f"could not list the enabled regions: {describe_error(err)}"
+    survey = survey_of(env, client_factory, targets, regions=regions, account=account)
+    inventory = survey_collect(survey, client_factory, component=component, max_workers=max_workers)
+    return build_report(env.name, inventory, prices, all_regions=all_regions and not failures,
+                        extra_failures=failures)
 
 
 def sandbox_note(env: Environment, root: Path) -> str | None:
@@ -159,12 +206,16 @@ class Spend:
                 f"{show(self.month_to_date)}, yesterday {show(self.yesterday)}. {self.note}")
 
 
-def actual_spend(env_name: str, client_factory: ClientFactory, *, today: _dt.date | None = None) -> Spend:
-    """Month-to-date and yesterday's cost of everything tagged ``envctl:env=<env_name>``: one request ($0.01)."""
+def actual_spend(env_name: str, client_factory: ClientFactory, *, today: _dt.date | None = None,
+                 region: str = "us-east-1") -> Spend:
+    """Month-to-date and yesterday's cost of everything tagged ``envctl:env=<env_name>``: one request ($0.01)
+    to Cost Explorer of the partition of ``region``."""
     today = today or _dt.datetime.now(_dt.timezone.utc).date()
     yesterday = today - _dt.timedelta(days=1)
     start = min(today.replace(day=1), yesterday)
-    ce = guard(client_factory("ce", "us-east-1"), SPEND_ACTIONS)
+    partition = partition_of(region)
+    ce = guard(client_factory("ce", "cn-northwest-1" if partition == "aws-cn" else global_region_of(partition)),
+               SPEND_ACTIONS)
     answer = ce.get_cost_and_usage(
         TimePeriod={"Start": start.isoformat(), "End": today.isoformat()}, Granularity="DAILY",
         Metrics=["UnblendedCost"], Filter={"Tags": {"Key": "envctl:env", "Values": [env_name]}})
