@@ -206,8 +206,10 @@ def _read_record(root: Path) -> dict[str, Any] | None:
 
 
 def _write_record(root: Path, info: SandboxInfo) -> None:
-    atomic_write_json(_record_path(root), {"pid": info.pid, "port": info.port, "endpoint": info.endpoint,
-                                           "started": info.started, "identity": info.identity})
+    record = {"pid": info.pid, "port": info.port, "endpoint": info.endpoint, "started": info.started,
+              "identity": info.identity}
+    if _read_record(root) != record:  # every command adopts the running server: rewrite only what changed
+        atomic_write_json(_record_path(root), record)
 
 
 def _get(url: str, timeout: float = 1.5) -> tuple[int, bytes] | None:

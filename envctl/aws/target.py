@@ -24,7 +24,9 @@ def prepare(env: Environment, root: Path) -> AwsContext:
         from envctl.aws.guard import check_sandbox_script_env
 
         info = sandbox.ensure_running(root)
-        context = AwsContext(sandbox.script_env(info, root), info.endpoint, sandbox.identity(info.endpoint))
+        # the probe that found the server already read its identity: not asked twice
+        ident = info.identity or sandbox.identity(info.endpoint)
+        context = AwsContext(sandbox.script_env(info, root), info.endpoint, ident)
         check_sandbox_script_env(env, context.script_env)  # a sandbox environment reaches nothing but local
         return context
     base = dict(os.environ)
