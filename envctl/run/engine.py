@@ -100,6 +100,7 @@ class _Run:
         self.lost: str | None = None  # why the lock was lost, once it is
         self.crash: tuple[str, Exception] | None = None  # the first step in which envctl itself failed
         self.closed = False  # the history record of the end is written
+        self.commit = git_commit(env.root)  # read once: the start and the end record name the same commit
         self.ancestors = graph.all_dependencies(env.depends_on())
 
     def execute(self) -> RunResult:
@@ -365,7 +366,7 @@ class _Run:
                 steps: Sequence[StepOutcome] = ()) -> dict[str, Any]:
         return {
             "run_id": self.run_id, "command": self.command, "env": self.env.name, "user": holder.user,
-            "host": holder.host, "pid": holder.pid, "git_commit": git_commit(self.env.root),
+            "host": holder.host, "pid": holder.pid, "git_commit": self.commit,
             "started": started, "ended": ended, "result": result, "parallel": self.options.parallel,
             "only": list(self.options.only), "depends_on": {n: list(self.waits_for.get(n, ())) for n in self.nodes},
             "reverse": self.command in ("down", "sleep"),
