@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import pty
+import select
 import signal
 import subprocess
 import sys
@@ -121,6 +123,51 @@ def test_sighup_stops_the_scripts_records_releases_the_lock_and_exits_130(tmp_pa
     again = run_cli("up", "demo", root=tmp_path)
     assert again.exit_code == 0, again.output
     assert set(states(tmp_path).values()) == {"up"}
+
+
+def test_closing_the_terminal_mid_up_is_a_hangup_handled_like_ctrl_c(tmp_path: Path, aws: str) -> None:
+    """envctl on a real terminal (the live display on), which then goes away: the kernel's SIGHUP, and every
+    later write to the terminal failing, must still end in a recorded run, a free lock and exit 130."""
+    local_env(tmp_path, {"slow": ([], HOLD), "after": (["slow"], "")})
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: envctl with the pty as its controlling terminal
+        os.execve(sys.executable, [sys.executable, "-m", "envctl", "--root", str(tmp_path), "up", "demo"],
+                  process_env())
+    try:
+        wait_for(lambda: _drained(terminal) and len(pids(tmp_path / "pids/slow")) == 2, what="slow running")
+        scripts = pids(tmp_path / "pids/slow")
+    finally:
+        os.close(terminal)  # the terminal window closes
+    wait_for(lambda: not any(alive(p) for p in scripts), timeout=5, what="the scripts gone")
+    status = _wait_exit(pid, timeout=30)
+    assert status == 130
+    assert "after" not in started(tmp_path)
+    assert last_run(tmp_path, "demo")["result"] == "interrupted"
+    assert states(tmp_path) == {"slow": "install_failed", "after": "down"}
+    (tmp_path / "environments/demo/slow/install-slow.sh").write_text("#!/usr/bin/env bash\nexit 0\n")
+    assert run_cli("up", "demo", root=tmp_path).exit_code == 0  # the lock was released
+
+
+def _drained(fd: int) -> bool:
+    """Read what the terminal shows (so that envctl never blocks writing to it); always True."""
+    while select.select([fd], [], [], 0)[0]:
+        try:
+            if not os.read(fd, 65536):
+                break
+        except OSError:
+            break
+    return True
+
+
+def _wait_exit(pid: int, timeout: float) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    raise AssertionError(f"envctl did not exit within {timeout:g}s of its terminal closing")
 
 
 def test_sighup_is_left_alone_under_nohup(tmp_path: Path, aws: str) -> None:

@@ -108,10 +108,12 @@ def forward_signals(cancel: Cancel, enabled: bool) -> Iterator[None]:
     previous = {sig: signal.getsignal(sig) for sig in _PASSED_ON}
     if previous[signal.SIGHUP] == signal.SIG_IGN:
         del previous[signal.SIGHUP]
+    # asked now: once the terminal has hung up, isatty() on it fails like every other call
+    terminal = [fd for fd in (0, 1, 2) if _isatty(fd)]
 
     def handler(signum: int, _frame: object) -> None:
         if signum == signal.SIGHUP:
-            _leave_terminal()
+            _leave_terminal(terminal)
         cancel.trip(_PASSED_ON[signal.Signals(signum)])
 
     for sig in previous:
@@ -123,14 +125,22 @@ def forward_signals(cancel: Cancel, enabled: bool) -> Iterator[None]:
             signal.signal(sig, old)
 
 
-def _leave_terminal() -> None:
-    """Point the standard streams that are a terminal at /dev/null (the terminal hung up)."""
+def _isatty(fd: int) -> bool:
+    try:
+        return os.isatty(fd)
+    except OSError:
+        return False
+
+
+def _leave_terminal(fds: list[int]) -> None:
+    """Point the standard streams that were the terminal at /dev/null (it hung up)."""
+    if not fds:
+        return
     devnull = os.open(os.devnull, os.O_RDWR)
     try:
-        for fd in (0, 1, 2):
+        for fd in fds:
             with contextlib.suppress(OSError):
-                if os.isatty(fd):
-                    os.dup2(devnull, fd)
+                os.dup2(devnull, fd)
     finally:
         os.close(devnull)
 
