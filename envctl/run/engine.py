@@ -179,7 +179,8 @@ class _Run:
             raise RunError(f"envctl itself failed in the {self.action} step of '{name}': "
                            f"{type(err).__name__}: {err}; run {self.run_id} is recorded as error, its state "
                            "saved and its lock released",
-                           hint="rerun with --debug to see the traceback, and report it") from err
+                           hint=f"rerun with --debug (envctl --debug {self.command} {self.env.name}) to see the "
+                                "traceback, and report it") from err
         return RunResult(self.run_id, self.command, self.env.name, steps, started, record["ended"],
                          time.monotonic() - t0, interrupted=self.cancel.is_set, warnings=tuple(self.warnings),
                          leaks=dict(self.leaks), report=report, record=record, lock_lost=self.lost)
