@@ -227,7 +227,8 @@ class _Run:
         with contextlib.suppress(Exception):
             self._final_save()
         steps = tuple(self.steps[n] for n in self.nodes if n in self.steps)
-        record = self._record(holder, started, now_iso(), "error", steps)
+        result = "interrupted" if isinstance(err, KeyboardInterrupt) else "error"
+        record = self._record(holder, started, now_iso(), result, steps)
         record["error"] = f"{type(err).__name__}: {err}"
         with contextlib.suppress(Exception):
             self.backend.append_run(record)
