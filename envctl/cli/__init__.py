@@ -62,16 +62,25 @@ def main() -> None:
     """Console entry point.
 
     The interpreter's own shutdown (tearing down every module typer, rich and botocore loaded) costs a command
-    about 50 ms after its work is done. Once the command has finished, its output is flushed, its exit
+    about 50 ms after its work is done. When envctl is the program itself (the console script or
+    ``python -m envctl``, not a caller that runs ``main`` and goes on), the command has finished, its exit
     handlers have run and no other thread is left, there is nothing for that shutdown to do: exit at once.
     """
     try:
         app()
     except SystemExit as done:
         code = done.code
-        if code is not None and not isinstance(code, int):
-            raise
-        _exit_now(code or 0)
+        if (code is None or isinstance(code, int)) and _envctl_is_the_program():
+            _exit_now(code or 0)
+        raise
+
+
+def _envctl_is_the_program() -> bool:
+    program = sys.modules.get("__main__")
+    spec = getattr(program, "__spec__", None)
+    if spec is not None:
+        return bool(spec.name == "envctl.__main__")
+    return Path(str(getattr(program, "__file__", ""))).name == "envctl"
 
 
 def _exit_now(code: int) -> None:
@@ -79,7 +88,7 @@ def _exit_now(code: int) -> None:
     import threading
 
     if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
-        raise SystemExit(code)  # a thread still working: let the interpreter wait for it as usual
+        return  # a thread still working: the interpreter waits for it as usual
     atexit._run_exitfuncs()  # what the interpreter's shutdown would have run first (CPython's own call)
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):  # closed, or a terminal that hung up
