@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import typer
-from rich.markup import escape
 
 from envctl.config.durations import format_duration
 from envctl.run.results import RunResult, StepOutcome
@@ -53,6 +52,13 @@ class PlainReporter:
 
     def close(self) -> None:
         pass
+
+
+def escape(text: str) -> str:
+    """rich's markup escaping, imported when a terminal shows the live display (CI logs never need rich)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
 
 
 class RichReporter(PlainReporter):
