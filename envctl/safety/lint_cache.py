@@ -23,6 +23,7 @@ from envctl.safety import lint_rules, shellparse
 from envctl.safety.lint_rules import Finding, content_findings, mode_findings, scan_text
 
 _Entry = dict[str, Any]  # {"findings": [[line, rule, severity, message], ...], "sources": {path: sha256}}
+_MAX_ENTRIES = 20_000  # past this, a save keeps only what this process used (old versions of edited files go)
 
 
 def _stamp() -> str:
@@ -40,6 +41,7 @@ class LintCache:
         self.path = path
         self.stamp = _stamp()
         self.entries: dict[str, _Entry] = {}
+        self.used: set[str] = set()
         self.dirty = False
         if path is not None:
             with contextlib.suppress(OSError, ValueError, AttributeError):
@@ -57,6 +59,7 @@ class LintCache:
             return lint_rules.lint_script(path)  # missing, or not a file: nothing to remember
         findings = mode_findings(path)
         key = f"script:{sha256_file(path)}:{path.parent}"
+        self.used.add(key)
         entry = self.entries.get(key)
         if entry is None or not _sources_match(entry):
             text = shellparse.read_text(path)
@@ -75,6 +78,7 @@ class LintCache:
         except OSError:
             return []
         key = f"text:{hashlib.sha256(data).hexdigest()}"
+        self.used.add(key)
         entry = self.entries.get(key)
         if entry is None:
             found = [] if b"\0" in data else scan_text(path, data.decode("utf-8", errors="replace"))
@@ -90,6 +94,8 @@ class LintCache:
     def save(self) -> None:
         if self.path is None or not self.dirty:
             return
+        if len(self.entries) > _MAX_ENTRIES:
+            self.entries = {k: v for k, v in self.entries.items() if k in self.used}
         with contextlib.suppress(OSError):
             atomic_write_text(self.path, json.dumps({"stamp": self.stamp, "entries": self.entries},
                                                     separators=(",", ":")))
