@@ -24,8 +24,10 @@ def random_dag(n: int, *, seed: int = 42, max_deps: int = 3) -> dict[str, list[s
             for i, name in enumerate(names)}
 
 
-def write_env(root: Path, deps: dict[str, list[str]], bodies: dict[str, str], *, name: str = "bench") -> Path:
-    """An environment whose components run ``bodies[c]`` (a /bin/sh body) for install and nothing for delete."""
+def write_env(root: Path, deps: dict[str, list[str]], bodies: dict[str, str], *, name: str = "bench",
+              header: str = "#!/bin/sh") -> Path:
+    """An environment whose components run ``bodies[c]`` (a /bin/sh body, or after ``header``) for install and
+    nothing for delete."""
     env_dir = root / "environments" / name
     lines = [f"name: {name}", "region: us-east-1", "aws: {target: sandbox}", "components:"]
     for comp, ds in deps.items():
@@ -34,7 +36,7 @@ def write_env(root: Path, deps: dict[str, list[str]], bodies: dict[str, str], *,
         folder.mkdir(parents=True, exist_ok=True)
         for script, body in ((f"install-{comp}.sh", bodies.get(comp, ":")), (f"delete-{comp}.sh", ":")):
             path = folder / script
-            path.write_text(f"#!/bin/sh\n{body}\n")
+            path.write_text(f"{header}\n{body}\n")
             path.chmod(path.stat().st_mode | stat.S_IXUSR)
     (env_dir / "env.yaml").write_text("\n".join(lines) + "\n")
     return root

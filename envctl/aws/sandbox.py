@@ -94,10 +94,13 @@ def status(root: Path) -> SandboxInfo | None:
     return None
 
 
-def start(root: Path, *, port: int | None = None) -> SandboxInfo:
-    """Start the sandbox (or adopt the moto server already on the port) and record it for this root."""
+def start(root: Path, *, port: int | None = None, running: SandboxInfo | None = None) -> SandboxInfo:
+    """Start the sandbox (or adopt the moto server already on the port) and record it for this root.
+
+    ``running``: what :func:`status` just found (a caller that probed already), so it is not probed again.
+    """
     if port is None:
-        running = status(root)
+        running = running or status(root)
         if running is not None:
             _write_record(root, running)
             return running
@@ -116,12 +119,12 @@ def start(root: Path, *, port: int | None = None) -> SandboxInfo:
     return info
 
 
-def ensure_running(root: Path) -> SandboxInfo:
+def ensure_running(root: Path, *, running: SandboxInfo | None = None) -> SandboxInfo:
     """The running sandbox, started (or adopted) if needed and recorded for this root.
 
-    What every command on a ``target: sandbox`` environment calls.
+    What every command on a ``target: sandbox`` environment calls; ``running`` as for :func:`start`.
     """
-    return start(root)
+    return start(root, running=running)
 
 
 def stop(root: Path) -> bool:
@@ -206,8 +209,10 @@ def _read_record(root: Path) -> dict[str, Any] | None:
 
 
 def _write_record(root: Path, info: SandboxInfo) -> None:
-    atomic_write_json(_record_path(root), {"pid": info.pid, "port": info.port, "endpoint": info.endpoint,
-                                           "started": info.started, "identity": info.identity})
+    record = {"pid": info.pid, "port": info.port, "endpoint": info.endpoint, "started": info.started,
+              "identity": info.identity}
+    if _read_record(root) != record:  # every command adopts the running server: rewrite only what changed
+        atomic_write_json(_record_path(root), record)
 
 
 def _get(url: str, timeout: float = 1.5) -> tuple[int, bytes] | None:

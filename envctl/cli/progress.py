@@ -9,13 +9,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import typer
-from rich.markup import escape
 
 from envctl.config.durations import format_duration
 from envctl.run.results import RunResult, StepOutcome
 
 _MARK = {"ok": "done", "failed": "FAILED", "timeout": "TIMED OUT", "interrupted": "interrupted",
-         "blocked": "blocked", "skipped": "skipped", "not_started": "not started"}
+         "error": "ENVCTL ERROR", "blocked": "blocked", "skipped": "skipped", "not_started": "not started"}
 
 
 class PlainReporter:
@@ -53,6 +52,13 @@ class PlainReporter:
 
     def close(self) -> None:
         pass
+
+
+def escape(text: str) -> str:
+    """rich's markup escaping, imported when a terminal shows the live display (CI logs never need rich)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
 
 
 class RichReporter(PlainReporter):
@@ -138,7 +144,11 @@ def summary(result: RunResult) -> str:
     for comp, left in result.leaks.items():
         lines.append(f"  {comp}: its delete left {len(left)} resource(s) behind:")
         lines.extend(f"    - {item}" for item in left)
-    if result.interrupted:
+    if result.lock_lost:
+        lines.append(f"  lock lost: {result.lock_lost}. Nothing new was started and the running scripts were "
+                     "stopped: another run may be changing this environment. Check 'envctl status' and "
+                     "'envctl history' before running again.")
+    elif result.interrupted:
         lines.append("  interrupted: nothing new was started; what finished is recorded. Run the command again "
                      "to resume.")
     return "\n".join(lines)

@@ -2,35 +2,59 @@
 
 An edge goes from a dependency to its dependent (``network -> cluster``). Functions take and return plain
 names and dicts, never networkx objects.
+
+Orders, subsets and the acyclicity check are plain walks over the ``depends_on`` dict (Kahn's algorithm,
+ready nodes in env.yaml's order): every command that loads an environment needs them, and importing networkx
+alone costs a command about 85 ms. networkx is imported only to name a cycle once one is known to exist.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-
-import networkx as nx
 
 from envctl.errors import ConfigError, UsageError
 
 DependsOn = Mapping[str, Sequence[str]]
 
 
-def _build(depends_on: DependsOn) -> nx.DiGraph:
-    graph = nx.DiGraph()
-    graph.add_nodes_from(depends_on)
-    for node, deps in depends_on.items():
-        graph.add_edges_from((dep, node) for dep in deps)
-    return graph
+def _ordered(nodes: Sequence[str], waits_for: DependsOn) -> list[str]:
+    """``nodes`` so that each comes after everything it waits for (entries outside ``nodes`` are ignored);
+    among the nodes ready at once, the earliest in ``nodes`` first. Shorter than ``nodes`` if there is a cycle."""
+    members = set(nodes)
+    children: dict[str, list[str]] = {n: [] for n in nodes}
+    pending = dict.fromkeys(nodes, 0)
+    for node in nodes:
+        for dep in set(waits_for.get(node, ())):
+            if dep in members:
+                children[dep].append(node)
+                pending[node] += 1
+    rank = {n: i for i, n in enumerate(nodes)}
+    ready = [rank[n] for n in nodes if pending[n] == 0]
+    heapq.heapify(ready)
+    order: list[str] = []
+    while ready:
+        node = nodes[heapq.heappop(ready)]
+        order.append(node)
+        for child in children[node]:
+            pending[child] -= 1
+            if pending[child] == 0:
+                heapq.heappush(ready, rank[child])
+    return order
 
 
 def check_acyclic(file: Path | str, depends_on: DependsOn) -> None:
     """Raise a ConfigError naming the cycle (``a -> b -> a``) if there is one."""
-    graph = _build(depends_on)
-    try:
-        cycle = nx.find_cycle(graph)
-    except nx.NetworkXNoCycle:
+    if len(_ordered(list(depends_on), depends_on)) == len(depends_on):
         return
+    import networkx as nx
+
+    graph = nx.DiGraph()
+    graph.add_nodes_from(depends_on)
+    for node, deps in depends_on.items():
+        graph.add_edges_from((dep, node) for dep in deps)
+    cycle = nx.find_cycle(graph)
     # find_cycle gives dependency -> dependent edges; say it the way env.yaml reads: X depends on Y
     path = [dependent for _dep, dependent in reversed(cycle)]
     path.append(path[0])
@@ -38,23 +62,16 @@ def check_acyclic(file: Path | str, depends_on: DependsOn) -> None:
                       key=f"components.{path[0]}.depends_on", hint="remove one of these depends_on entries")
 
 
-def _stable_topo(graph: nx.DiGraph, order_hint: Sequence[str]) -> list[str]:
-    rank = {name: i for i, name in enumerate(order_hint)}
-    return list(nx.lexicographical_topological_sort(graph, key=lambda n: rank.get(n, len(rank))))
-
-
 def up_order(depends_on: DependsOn, only: Iterable[str] = ()) -> list[str]:
     """A valid bring-up order: dependencies first; with ``only``, those components and all they depend on."""
-    graph = _build(depends_on)
     nodes = subset_up(depends_on, only)
-    return _stable_topo(graph.subgraph(nodes), list(depends_on))
+    return _ordered([n for n in depends_on if n in nodes], depends_on)
 
 
 def down_order(depends_on: DependsOn, only: Iterable[str] = ()) -> list[str]:
     """A valid teardown order: dependents first; with ``only``, those and everything that depends on them."""
-    graph = _build(depends_on)
     nodes = subset_down(depends_on, only)
-    return _stable_topo(graph.subgraph(nodes).reverse(copy=True), list(reversed(list(depends_on))))
+    return _ordered([n for n in reversed(list(depends_on)) if n in nodes], reverse(depends_on))
 
 
 def _check_known(depends_on: DependsOn, only: Iterable[str]) -> list[str]:
@@ -66,22 +83,27 @@ def _check_known(depends_on: DependsOn, only: Iterable[str]) -> list[str]:
     return names
 
 
+def _reachable(start: Iterable[str], edges: DependsOn) -> set[str]:
+    seen = set(start)
+    stack = list(seen)
+    while stack:
+        for nxt in edges.get(stack.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    return seen
+
+
 def subset_up(depends_on: DependsOn, only: Iterable[str]) -> set[str]:
     """``only`` plus everything it depends on, directly or not (all components when ``only`` is empty)."""
     names = _check_known(depends_on, only)
-    if not names:
-        return set(depends_on)
-    graph = _build(depends_on)
-    return set(names).union(*(nx.ancestors(graph, n) for n in names))
+    return _reachable(names, depends_on) if names else set(depends_on)
 
 
 def subset_down(depends_on: DependsOn, only: Iterable[str]) -> set[str]:
     """``only`` plus everything that depends on it, directly or not (all components when ``only`` is empty)."""
     names = _check_known(depends_on, only)
-    if not names:
-        return set(depends_on)
-    graph = _build(depends_on)
-    return set(names).union(*(nx.descendants(graph, n) for n in names))
+    return _reachable(names, reverse(depends_on)) if names else set(depends_on)
 
 
 def reverse(depends_on: DependsOn) -> dict[str, list[str]]:
@@ -89,25 +111,23 @@ def reverse(depends_on: DependsOn) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {name: [] for name in depends_on}
     for node, deps in depends_on.items():
         for dep in deps:
-            out[dep].append(node)
+            out.setdefault(dep, []).append(node)
     return out
 
 
 def all_dependencies(depends_on: DependsOn) -> dict[str, set[str]]:
     """For every component, everything it depends on, directly or not (one graph walk for all)."""
-    graph = _build(depends_on)
     out: dict[str, set[str]] = {}
-    for node in nx.topological_sort(graph):
-        out[node] = set().union(*({p} | out[p] for p in graph.predecessors(node)))
+    for node in _ordered(list(depends_on), depends_on):
+        out[node] = set().union(*({p} | out[p] for p in depends_on[node] if p in out))
     return out
 
 
 def critical_path_length(depends_on: DependsOn, weights: Mapping[str, float]) -> float:
     """The longest chain of ``weights`` through the graph: the lower bound of any schedule's wall time."""
-    graph = _build(depends_on)
     finish: dict[str, float] = {}
-    for node in nx.topological_sort(graph):
-        start = max((finish[p] for p in graph.predecessors(node)), default=0.0)
+    for node in _ordered(list(depends_on), depends_on):
+        start = max((finish[p] for p in depends_on[node] if p in finish), default=0.0)
         finish[node] = start + weights.get(node, 0.0)
     return max(finish.values(), default=0.0)
 

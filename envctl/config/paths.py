@@ -7,6 +7,7 @@ any moment leaves the previous version or the next one, never a torn one.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
@@ -92,3 +93,21 @@ def read_json(path: Path) -> Any:
     except json.JSONDecodeError as err:
         raise StateError(f"{path}: not valid JSON ({err.msg} at line {err.lineno})",
                          hint="move the file aside; envctl starts from no state") from None
+
+
+_HASHES: dict[tuple[str, int, int, int], str] = {}
+
+
+def sha256_file(path: Path) -> str:
+    """The file's sha256, remembered by path, inode, size and modification time (as git's index does), so that
+    a file hashed by the lint before a run is not read again by the run that records its hash."""
+    st = path.stat()
+    key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+    known = _HASHES.get(key)
+    if known is None:
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(65536), b""):
+                digest.update(chunk)
+        known = _HASHES[key] = digest.hexdigest()
+    return known

@@ -7,64 +7,33 @@ state saved after every batch of finished steps and the history journal written 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import signal
 import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from envctl.config import graph
 from envctl.config.durations import now_iso
 from envctl.config.model import Component, Environment
-from envctl.config.paths import state_dir
+from envctl.config.paths import atomic_write_json, state_dir
+from envctl.errors import StateError
 from envctl.run import runner
+from envctl.run.decisions import decide_down, decide_script, decide_up
 from envctl.run.hooks import NO_HOOKS, RunHooks
 from envctl.run.redact import Redactor, secret_env_values
-from envctl.run.results import NullReporter, Reporter, RunOptions, RunResult, StepOutcome
+from envctl.run.results import NullReporter, Reporter, RunError, RunOptions, RunResult, StepOutcome
 from envctl.run.scriptenv import read_outputs, script_environment, script_hashes
 from envctl.run.support import StateWriter, acquire, forward_signals, git_commit
+from envctl.run.watchdog import ScriptWatcher
 from envctl.state.backends import backend_for
 from envctl.state.model import EnvState, LockHolder, StateBackend
-
-# ---------------------------------------------------------------- decisions per command
-
-
-def _decide_up(env: Environment, st: EnvState, name: str, force: bool) -> tuple[bool, str]:
-    comp = st.components.get(name)
-    if force or comp is None or comp.state in ("down", "install_failed", "delete_failed"):
-        return True, ""
-    if comp.state == "asleep":
-        return False, f"asleep (run envctl wake {env.name})"
-    if comp.scripts and comp.scripts != script_hashes(env.components[name]):
-        return False, (f"up, but its scripts changed since they last ran: run envctl update {env.name} "
-                       f"--only {name}, or envctl up {env.name} --only {name} --force")
-    return False, "already up"
-
-
-def _decide_down(env: Environment, st: EnvState, name: str, force: bool) -> tuple[bool, str]:
-    if force:
-        return True, ""
-    comp = st.components.get(name)
-    if comp is None or (comp.state == "down" and comp.last_action in (None, "delete")
-                        and comp.last_result in (None, "ok")):
-        return False, "already deleted" if comp is not None and comp.last_action == "delete" else "never installed"
-    return True, ""
-
-
-def _decide_script(action: str) -> Callable[[Environment, EnvState, str, bool], tuple[bool, str]]:
-    def decide(env: Environment, st: EnvState, name: str, force: bool) -> tuple[bool, str]:
-        if env.components[name].scripts.for_action(action) is None:
-            return False, f"has no {action} script"
-        comp = st.components.get(name)
-        wanted = {"update": ("up",), "sleep": ("up", "asleep"), "wake": ("up", "asleep")}[action]
-        if comp is None or comp.state not in wanted:
-            return False, f"is {comp.state if comp else 'down'}"
-        return True, ""
-    return decide
-
 
 # ---------------------------------------------------------------- public entry points
 
@@ -73,14 +42,14 @@ def up(env: Environment, options: RunOptions | None = None, **kw: Any) -> RunRes
     options = options or RunOptions()
     deps = env.depends_on()
     nodes = graph.up_order(deps, options.only)
-    return _Run(env, "up", "install", nodes, deps, _decide_up, options, **kw).execute()
+    return _Run(env, "up", "install", nodes, deps, decide_up, options, **kw).execute()
 
 
 def down(env: Environment, options: RunOptions | None = None, **kw: Any) -> RunResult:
     options = options or RunOptions()
     deps = env.depends_on()
     nodes = graph.down_order(deps, options.only)
-    return _Run(env, "down", "delete", nodes, graph.reverse(deps), _decide_down, options, **kw).execute()
+    return _Run(env, "down", "delete", nodes, graph.reverse(deps), decide_down, options, **kw).execute()
 
 
 def update(env: Environment, options: RunOptions | None = None, **kw: Any) -> RunResult:
@@ -88,7 +57,7 @@ def update(env: Environment, options: RunOptions | None = None, **kw: Any) -> Ru
     deps = env.depends_on()
     graph.subset_up(deps, options.only)  # validates the names
     nodes = [n for n in graph.up_order(deps) if not options.only or n in options.only]
-    return _Run(env, "update", "update", nodes, deps, _decide_script("update"), options, **kw).execute()
+    return _Run(env, "update", "update", nodes, deps, decide_script("update"), options, **kw).execute()
 
 
 def run_scripts(env: Environment, action: str, options: RunOptions, *, reverse: bool = False,
@@ -97,7 +66,7 @@ def run_scripts(env: Environment, action: str, options: RunOptions, *, reverse: 
     deps = env.depends_on()
     nodes = graph.down_order(deps, options.only) if reverse else graph.up_order(deps, options.only)
     waits = graph.reverse(deps) if reverse else deps
-    return _Run(env, action, action, nodes, waits, _decide_script(action), options, **kw).execute()
+    return _Run(env, action, action, nodes, waits, decide_script(action), options, **kw).execute()
 
 
 # ---------------------------------------------------------------- one run
@@ -128,11 +97,17 @@ class _Run:
         self.steps: dict[str, StepOutcome] = {}
         self.leaks: dict[str, tuple[str, ...]] = {}
         self.warnings: list[str] = []
+        self.lost: str | None = None  # why the lock was lost, once it is
+        self.crash: tuple[str, Exception] | None = None  # the first step in which envctl itself failed
+        self.closed = False  # the history record of the end is written
+        self.commit = git_commit(env.root)  # read once: the start and the end record name the same commit
         self.ancestors = graph.all_dependencies(env.depends_on())
 
     def execute(self) -> RunResult:
         holder = LockHolder.current(f"envctl {self.command} {self.env.name}")
-        with acquire(self.backend, self.env.name, holder, self.options.wait_lock, self.reporter) as warnings:
+        with acquire(self.backend, self.env.name, holder, self.options.wait_lock, self.reporter,
+                     on_lost=self._lock_lost) as warnings, \
+                forward_signals(self.cancel, self.options.handle_signals):
             self.warnings.extend(warnings)
             for text in warnings:
                 self.reporter.note(text)
@@ -143,6 +118,15 @@ class _Run:
             self.force = self.options.force or (self.command == "down" and not self.state.exists)
             self._check_sandbox()
             return self._execute_locked(holder)
+
+    def _lock_lost(self, why: str) -> None:
+        """From the lock's renewer: the lock is gone. Stop as Ctrl-C does; the run will exit 3."""
+        with self.lock:
+            if self.lost is not None:
+                return
+            self.lost = why
+        self.reporter.note(f"{why}: starting nothing new and stopping the running scripts")
+        self.cancel.trip(signal.SIGTERM)
 
     def _check_sandbox(self) -> None:
         """A sandbox restarted since the environment went up has lost its resources: say so, record it."""
@@ -160,52 +144,109 @@ class _Run:
 
     def _execute_locked(self, holder: LockHolder) -> RunResult:
         started, t0 = now_iso(), time.monotonic()
-        record = self._record(holder, started, None, "running")
-        self.backend.append_run(record)
+        self.backend.append_run(self._record(holder, started, None, "running"))
+        try:
+            return self._run_and_close(holder, started, t0)
+        except BaseException as err:
+            self._abandon(holder, started, err)
+            raise
+
+    def _run_and_close(self, holder: LockHolder, started: str, t0: float) -> RunResult:
         self.reporter.run_started(self.run_id, self.command, self.env.name, self.nodes)
         self.hooks.before_first_step(self.state)
         if self.command == "up" and self.state.overall(list(self.env.components)) == "down":
             self.state.up_since = started
         if self.sandbox_id is not None and self.command == "up":
             self.state.sandbox_id = self.sandbox_id
+        result = self._schedule()
+        for name, culprits in result.blocked.items():
+            self._settle(StepOutcome(name, self.action, "blocked",
+                                     detail=f"not started: {', '.join(culprits)} failed"))
+        for name in result.not_started:
+            why = ("interrupted before it started" if self.cancel.is_set else
+                   f"not started: envctl failed in {self.crash[0]}" if self.crash else "not started (--fail-fast)")
+            self._settle(StepOutcome(name, self.action, "not_started", detail=why))
+        report = None
+        if not self.cancel.stopping:
+            report = self.hooks.at_end(self.state)
+        if self.command == "down" and self.state.overall(list(self.env.components)) == "down":
+            self.state.up_since = None
+            self.state.sleep = {}  # a sleep's record is of resources that are gone now
+        self._final_save()
+        steps = tuple(self.steps[n] for n in self.nodes if n in self.steps)
+        record = self._record(holder, started, now_iso(), self._outcome(steps), steps)
+        self.backend.append_run(record)
+        self.closed = True
+        if self.crash is not None:
+            name, err = self.crash
+            raise RunError(f"envctl itself failed in the {self.action} step of '{name}': "
+                           f"{type(err).__name__}: {err}; run {self.run_id} is recorded as error, its state "
+                           "saved and its lock released",
+                           hint=f"rerun with --debug (envctl --debug {self.command} {self.env.name}) to see the "
+                                "traceback, and report it") from err
+        return RunResult(self.run_id, self.command, self.env.name, steps, started, record["ended"],
+                         time.monotonic() - t0, interrupted=self.cancel.is_set, warnings=tuple(self.warnings),
+                         leaks=dict(self.leaks), report=report, record=record, lock_lost=self.lost)
+
+    def _schedule(self) -> runner.ScheduleResult:
+        """The scheduler over the nodes, the state saved after each step, a watcher so no script outlives us."""
         weights = {n: (c.duration_s or 1.0) for n, c in self.state.components.items()}
         writer = StateWriter(self._save)
+        try:
+            watcher: ScriptWatcher | None = ScriptWatcher.start(self.cancel.grace)
+        except OSError as err:
+            watcher = None
+            self.reporter.note(f"cannot start the watcher that stops scripts if envctl is killed: {err}")
+        self.cancel.watch(watcher)
         # Threads hand the interpreter lock over every 5 ms by default: while many steps start and finish at
         # once, that wait lands between a dependency's end and its dependent's start. 1 ms keeps it small.
         switch = sys.getswitchinterval()
         sys.setswitchinterval(min(switch, 0.001))
         try:
-            with forward_signals(self.cancel, self.options.handle_signals):
-                result = runner.schedule(self.nodes, self.waits_for, self._run_node,
-                                         parallel=self.options.parallel, fail_fast=self.options.fail_fast,
-                                         cancel=self.cancel, weights=weights, on_batch_done=writer.mark)
+            return runner.schedule(self.nodes, self.waits_for, self._run_node, parallel=self.options.parallel,
+                                   fail_fast=self.options.fail_fast, cancel=self.cancel, weights=weights,
+                                   on_batch_done=writer.mark)
         finally:
             sys.setswitchinterval(switch)
+            self.cancel.watch(None)
+            if watcher is not None:
+                watcher.close()
             writer.close()
-        for name, culprits in result.blocked.items():
-            self._settle(StepOutcome(name, self.action, "blocked",
-                                     detail=f"not started: {', '.join(culprits)} failed"))
-        for name in result.not_started:
-            why = "interrupted before it started" if self.cancel.is_set else "not started (--fail-fast)"
-            self._settle(StepOutcome(name, self.action, "not_started", detail=why))
-        report = None
-        if not self.cancel.is_set:
-            report = self.hooks.at_end(self.state)
-        if self.command == "down" and self.state.overall(list(self.env.components)) == "down":
-            self.state.up_since = None
-            self.state.sleep = {}  # a sleep's record is of resources that are gone now
-        self._save()
+
+    def _outcome(self, steps: Sequence[StepOutcome]) -> str:
+        if self.crash is not None:
+            return "error"
+        if self.lost is not None:
+            return "lock_lost"
+        if self.cancel.is_set:
+            return "interrupted"
+        return "failed" if any(s.result in ("failed", "timeout", "interrupted") for s in steps) else "ok"
+
+    def _abandon(self, holder: LockHolder, started: str, err: BaseException) -> None:
+        """Something raised outside the steps (a hook, a state write): save what is known and close the
+        history record as ``error``, as far as that still works, so that no run stays "running"."""
+        if self.closed:
+            return
+        with contextlib.suppress(Exception):
+            self._final_save()
         steps = tuple(self.steps[n] for n in self.nodes if n in self.steps)
-        interrupted = self.cancel.is_set
-        failed = any(s.result in ("failed", "timeout", "interrupted") for s in steps)
-        record = self._record(holder, started, now_iso(), "interrupted" if interrupted else
-                              "failed" if failed else "ok", steps)
-        self.backend.append_run(record)
-        return RunResult(self.run_id, self.command, self.env.name, steps, started, record["ended"],
-                         time.monotonic() - t0, interrupted=interrupted, warnings=tuple(self.warnings),
-                         leaks=dict(self.leaks), report=report, record=record)
+        result = "interrupted" if isinstance(err, KeyboardInterrupt) else "error"
+        record = self._record(holder, started, now_iso(), result, steps)
+        record["error"] = f"{type(err).__name__}: {err}"
+        with contextlib.suppress(Exception):
+            self.backend.append_run(record)
 
     def _run_node(self, name: str) -> bool:
+        """One step. An exception here is a fault in envctl, not in the script: the step is recorded as
+        ``error``, nothing new starts, and the run ends as ``error`` once the running steps are done."""
+        ran: list[StepOutcome] = []
+        try:
+            return self._step(name, ran)
+        except Exception as err:
+            self._error(name, ran[0] if ran else None, err)
+            return False
+
+    def _step(self, name: str, ran: list[StepOutcome]) -> bool:
         should_run, why = self.decide(self.env, self.state, name, self.force)
         if not should_run:
             self._settle(StepOutcome(name, self.action, "skipped", detail=why))
@@ -240,6 +281,7 @@ class _Run:
                            log=str(log), script=str(script), sha256=hashes.get(self.action), start=start,
                            end=now_iso(),
                            detail=detail)
+        ran.append(step)
         outputs, problems = read_outputs(outfile) if res.ok and self.action in ("install", "update") else ({}, [])
         for problem in problems:
             self.reporter.note(self.redactor.feed(f"{name}: {problem}"))
@@ -251,6 +293,20 @@ class _Run:
                 with self.lock:
                     self.leaks[name] = left
         return res.ok
+
+    def _error(self, name: str, ran: StepOutcome | None, err: Exception) -> None:
+        with self.lock:
+            if self.crash is None:
+                self.crash = (name, err)
+        self.cancel.halt()
+        detail = f"envctl failed: {type(err).__name__}: {err}"
+        if ran is not None:  # the script ran: keep what is known of it
+            step = replace(ran, result="error", detail=detail)
+        else:
+            step = StepOutcome(name, self.action, "error", detail=detail)
+        with contextlib.suppress(Exception):  # the record of the fault must not fail the same way again
+            self._apply(name, step, {}, {})
+            self._settle(step)
 
     def _start(self, name: str, script: Path, comp: Component, environ: dict[str, str],
                log: Path) -> runner.ScriptResult:
@@ -288,18 +344,37 @@ class _Run:
         self.reporter.step_finished(step)
 
     def _save(self) -> None:
-        """Persist a snapshot; the run's lock is held only while copying, never while writing."""
+        """Persist a snapshot; the run's lock is held only while copying, never while writing. Once the lock is
+        lost, the state belongs to whoever holds it now: nothing is written."""
+        if self.lost is not None:
+            return
         with self.lock:
             snapshot = self.state.copy()
         with self.save_lock:
-            self.backend.save(snapshot)
+            try:
+                self.backend.save(snapshot)
+            except StateError:
+                if self.lost is not None:  # the write found the lock gone before the renewer did
+                    return
+                raise
         self.state.exists = True
+
+    def _final_save(self) -> None:
+        if self.lost is None:
+            self._save()
+            return
+        # the state is another run's now: keep this run's view beside its logs, for whoever reconciles them
+        kept = self.run_dir / "state.json"
+        with self.lock:
+            snapshot = self.state.copy()
+        atomic_write_json(kept, snapshot.to_dict())
+        self.lost += f"; the state was not written (it is the other run's now): this run's view of it is in {kept}"
 
     def _record(self, holder: LockHolder, started: str, ended: str | None, result: str,
                 steps: Sequence[StepOutcome] = ()) -> dict[str, Any]:
         return {
             "run_id": self.run_id, "command": self.command, "env": self.env.name, "user": holder.user,
-            "host": holder.host, "pid": holder.pid, "git_commit": git_commit(self.env.root),
+            "host": holder.host, "pid": holder.pid, "git_commit": self.commit,
             "started": started, "ended": ended, "result": result, "parallel": self.options.parallel,
             "only": list(self.options.only), "depends_on": {n: list(self.waits_for.get(n, ())) for n in self.nodes},
             "reverse": self.command in ("down", "sleep"),

@@ -26,13 +26,21 @@ def preflight(env: Environment, command: str, only: Sequence[str] = ()) -> list[
 
 def prepare(root: Path, name: str, command: str, reporter: Reporter,
             only: Sequence[str] = ()) -> tuple[Environment, Any]:
-    """Load the environment, run the checks before anything mutates, and make its AWS target ready."""
-    env = load_environment(root, name)
-    for text in preflight(env, command, only):
-        reporter.note(text)
+    """Load the environment, run the checks before anything mutates, and make its AWS target ready.
+
+    Whether a sandbox is already running is asked beside the checks (an HTTP round trip that starts
+    nothing); a sandbox is started only once they passed."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from envctl.aws import target
 
-    return env, target.prepare(env, root)
+    env = load_environment(root, name)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="envctl-sandbox") as pool:
+        running = pool.submit(target.probe, env, root)
+        for text in preflight(env, command, only):
+            reporter.note(text)
+        found = running.result()
+    return env, target.prepare(env, root, running=found)
 
 
 def run(root: Path, name: str, command: str, options: RunOptions, *, reporter: Reporter,

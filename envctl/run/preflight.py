@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from envctl.config.model import Environment
 
@@ -23,8 +24,10 @@ def run(env: Environment, command: str, *, only: Sequence[str] = (),
     gate adds env.yaml, which gives them their account and vars). An install script nobody has approved or
     fixed yet must not keep a costly environment up. ``environ`` (default: envctl's own environment) tells
     whether this is an AI coding agent's session.
+
+    The account check asks STS over the network: it runs on its own thread while lint and the review gate read
+    the scripts, and the refusals come in the same order as before (agent session, lint, review, account).
     """
-    from envctl.aws.guard import check_account
     from envctl.safety.agents import detect
     from envctl.safety.lint import require_lint_clean
     from envctl.safety.review import check_agent_session, check_review
@@ -35,12 +38,19 @@ def run(env: Environment, command: str, *, only: Sequence[str] = (),
         from envctl.config import graph
 
         teardown = graph.down_order(env.depends_on(), only)
-    findings = require_lint_clean(env, teardown=teardown)
-    warnings = [f"lint: {finding.render(env.root)}" for finding in findings]
-    check_review(env, teardown=teardown)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="envctl-account") as pool:
+        account = pool.submit(_check_account, env)
+        findings = require_lint_clean(env, teardown=teardown)
+        warnings = [f"lint: {finding.render(env.root)}" for finding in findings]
+        check_review(env, teardown=teardown)
+        account.result()
+    return warnings
+
+
+def _check_account(env: Environment) -> None:
+    from envctl.aws.guard import check_account
+
     if env.aws.target == "account":
         check_account(env)
     elif env.aws.endpoint_url:
         check_account(env, sandbox_endpoint=env.aws.endpoint_url)
-    return warnings
-

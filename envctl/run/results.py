@@ -7,9 +7,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from envctl.errors import ExitCode
+from envctl.errors import EnvctlError, ExitCode
 
-# results a step can have; blocked/skipped/not_started never ran a script
+# results a step can have; blocked/skipped/not_started never ran a script; error: envctl itself failed
 RAN = ("ok", "failed", "timeout", "interrupted")
 
 
@@ -17,7 +17,7 @@ RAN = ("ok", "failed", "timeout", "interrupted")
 class StepOutcome:
     component: str
     action: str
-    result: str  # ok | failed | timeout | interrupted | blocked | skipped | not_started
+    result: str  # ok | failed | timeout | interrupted | error | blocked | skipped | not_started
     exit_code: int | None = None
     duration_s: float = 0.0
     log: str | None = None
@@ -29,7 +29,7 @@ class StepOutcome:
 
     @property
     def ran(self) -> bool:
-        return self.result in RAN
+        return self.result in RAN or (self.result == "error" and self.start is not None)
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,7 @@ class RunResult:
     leaks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # component -> what its delete left
     report: Any = None  # what the run's hooks returned at the end (down: the final verify report)
     record: Mapping[str, Any] = field(default_factory=dict)  # the history record (the timeline reads it)
+    lock_lost: str | None = None  # why the run lost its lock (team state), if it did
 
     def by_result(self, result: str) -> list[StepOutcome]:
         return [s for s in self.steps if s.result == result]
@@ -56,6 +57,8 @@ class RunResult:
 
     @property
     def exit_code(self) -> ExitCode:
+        if self.lock_lost:
+            return ExitCode.LOCKED
         if self.interrupted:
             return ExitCode.INTERRUPTED
         if self.failed:
@@ -64,6 +67,12 @@ class RunResult:
             # the final verify's own code: 5 leftovers, 6 a check could not run and nothing was found
             return ExitCode(getattr(self.report, "exit_code", ExitCode.LEFTOVERS))
         return ExitCode.OK
+
+
+class RunError(EnvctlError):
+    """envctl itself failed inside a step (not the script): the run is recorded as ``error``, exit 1."""
+
+    exit_code = ExitCode.INTERNAL
 
 
 class Reporter(Protocol):

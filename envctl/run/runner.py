@@ -1,4 +1,4 @@
-"""The scheduler and the one subprocess wrapper. The only module that starts processes.
+"""The scheduler and the one subprocess wrapper: the only module that starts scripts.
 
 The scheduler starts a node the moment everything it waits for is done (not level by level: a slow node
 holds back only what depends on it), at most ``parallel`` at a time, longest remaining chain first.
@@ -6,7 +6,6 @@ holds back only what depends on it), at most ``parallel`` at a time, longest rem
 
 from __future__ import annotations
 
-import contextlib
 import heapq
 import os
 import selectors
@@ -20,63 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-GRACE_SECONDS = 10.0
+from envctl.run.cancel import GRACE_SECONDS, Cancel, killpg
 
-
-# ---------------------------------------------------------------- cancellation
-
-
-class Cancel:
-    """Shared by a run: once set, nothing new starts and running scripts get the signal.
-
-    The first trip forwards the signal to every running script's process group and, after the grace period,
-    SIGKILLs what is left; a second trip SIGKILLs at once.
-    """
-
-    def __init__(self, grace: float = GRACE_SECONDS) -> None:
-        self.event = threading.Event()
-        self.signum: int = signal.SIGTERM
-        self.grace = grace
-        self._groups: set[int] = set()
-        self._lock = threading.Lock()
-
-    def trip(self, signum: int = signal.SIGTERM) -> None:
-        with self._lock:
-            if self.event.is_set():
-                groups, sig = set(self._groups), int(signal.SIGKILL)
-            else:
-                self.signum = signum
-                self.event.set()
-                groups, sig = set(self._groups), signum
-                timer = threading.Timer(self.grace, self._kill_all)
-                timer.daemon = True
-                timer.start()
-        for pgid in groups:
-            _killpg(pgid, sig)
-
-    def _kill_all(self) -> None:
-        with self._lock:
-            groups = set(self._groups)
-        for pgid in groups:
-            _killpg(pgid, signal.SIGKILL)
-
-    @property
-    def is_set(self) -> bool:
-        return self.event.is_set()
-
-    def _add(self, pgid: int) -> bool:
-        with self._lock:
-            self._groups.add(pgid)
-            return self.event.is_set()
-
-    def _remove(self, pgid: int) -> None:
-        with self._lock:
-            self._groups.discard(pgid)
-
-
-def _killpg(pgid: int, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
+__all__ = ["Cancel", "ScheduleResult", "ScriptResult", "run_script", "schedule"]
 
 
 # ---------------------------------------------------------------- one script
@@ -117,7 +62,7 @@ def run_script(script: Path, *, cwd: Path, env: Mapping[str, str], log_path: Pat
         sink = _LineSink(log, on_line, redact)
         try:
             if cancel is not None and cancel._add(pgid):
-                _killpg(pgid, cancel.signum)  # cancelled between the decision to start and now
+                killpg(pgid, cancel.signum)  # cancelled between the decision to start and now
             timed_out = _supervise(proc, pgid, sink, started + timeout, grace)
         finally:
             if cancel is not None:
@@ -156,10 +101,10 @@ def _supervise(proc: subprocess.Popen[bytes], pgid: int, sink: _LineSink, deadli
                     break  # the pipe outlived the script: stop reading
                 if not timed_out:
                     timed_out = True
-                    _killpg(pgid, signal.SIGTERM)
+                    killpg(pgid, signal.SIGTERM)
                     deadline = now + grace
                     continue
-                _killpg(pgid, signal.SIGKILL)
+                killpg(pgid, signal.SIGKILL)
                 proc.wait()
                 exited, deadline = True, time.monotonic() + _DRAIN_SECONDS
                 continue
@@ -168,7 +113,7 @@ def _supervise(proc: subprocess.Popen[bytes], pgid: int, sink: _LineSink, deadli
                 if key.data == "exit":
                     selector.unregister(key.fd)
                     proc.wait()
-                    _killpg(pgid, signal.SIGKILL)  # nothing it started in its group may outlive it
+                    killpg(pgid, signal.SIGKILL)  # nothing it started in its group may outlive it
                     exited, deadline = True, time.monotonic() + _DRAIN_SECONDS
                     continue
                 chunk = _read(out_fd)
@@ -177,11 +122,11 @@ def _supervise(proc: subprocess.Popen[bytes], pgid: int, sink: _LineSink, deadli
                 if not chunk:  # EOF: every writer is gone
                     selector.unregister(out_fd)
                     proc.wait()
-                    _killpg(pgid, signal.SIGKILL)
+                    killpg(pgid, signal.SIGKILL)
                     return timed_out
                 sink.feed(chunk)
             if pidfd is None and not exited and proc.poll() is not None:
-                _killpg(pgid, signal.SIGKILL)
+                killpg(pgid, signal.SIGKILL)
                 exited, deadline = True, time.monotonic() + _DRAIN_SECONDS
     finally:
         selector.close()
@@ -286,7 +231,7 @@ def schedule(nodes: Sequence[str], waits_for: Mapping[str, Sequence[str]], run_n
 
     def take() -> list[str]:  # with cond held: claim slots for ready nodes
         nonlocal running, stop
-        if cancel is not None and cancel.is_set:
+        if cancel is not None and cancel.stopping:
             stop = True
         chosen: list[str] = []
         while ready and not stop and running < limit:

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from envctl.config.model import Component, Environment
+from envctl.config.paths import sha256_file
 
 _KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 UA_APP_ID_MAX = 50  # what the AWS SDKs accept in AWS_SDK_UA_APP_ID
@@ -93,26 +94,6 @@ def read_outputs(path: Path) -> tuple[dict[str, str], list[str]]:
     return outputs, problems
 
 
-_HASHES: dict[tuple[str, int, int, int], str] = {}
-
-
-def sha256_file(path: Path) -> str:
-    """The file's sha256, remembered by path, inode, size and modification time (as git's index does)."""
-    st = path.stat()
-    key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
-    known = _HASHES.get(key)
-    if known is None:
-        known = _HASHES[key] = _sha256(path)
-    return known
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(65536), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def script_hashes(component: Component) -> dict[str, str]:
+    """Each script's sha256 (hashed once per process: see :func:`envctl.config.paths.sha256_file`)."""
     return {action: sha256_file(path) for action, path in component.scripts.all().items()}

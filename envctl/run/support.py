@@ -1,9 +1,11 @@
-"""What a run needs around its scheduler: the environment's lock (waiting for it if asked), Ctrl-C and SIGTERM
-passed on to the scripts, the state saved on its own thread, and the project's git commit for the journal."""
+"""What a run needs around its scheduler: the environment's lock (waiting for it if asked), Ctrl-C, SIGTERM and
+a closed terminal passed on to the scripts, the state saved on its own thread, and the project's git commit
+for the journal."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
 import time
@@ -11,7 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from envctl.run import runner
+from envctl.run.cancel import Cancel
 from envctl.state.model import LockHolder, StateBackend
 
 
@@ -56,16 +58,17 @@ class StateWriter:
 
 
 @contextlib.contextmanager
-def acquire(backend: StateBackend, env: str, holder: LockHolder, wait: float,
-             reporter: Any) -> Iterator[list[str]]:
-    """The environment's lock; with ``wait`` > 0, wait up to that long for a running session to finish."""
+def acquire(backend: StateBackend, env: str, holder: LockHolder, wait: float, reporter: Any, *,
+            on_lost: Callable[[str], None] | None = None) -> Iterator[list[str]]:
+    """The environment's lock; with ``wait`` > 0, wait up to that long for a running session to finish.
+    ``on_lost(why)`` is called from another thread if the lock is taken away while held (team state)."""
     from envctl.errors import LockedError
 
     deadline = time.monotonic() + wait
     announced = False
     while True:
         try:
-            cm = backend.lock(env, holder)
+            cm = backend.lock(env, holder, on_lost=on_lost)
             warnings = cm.__enter__()
         except LockedError as err:
             if time.monotonic() >= deadline:
@@ -85,16 +88,33 @@ def acquire(backend: StateBackend, env: str, holder: LockHolder, wait: float,
         cm.__exit__(None, None, None)
 
 
+# What each signal becomes for the scripts. A closed terminal (SIGHUP) ends the run like Ctrl-C; the scripts
+# get SIGTERM for it: they run in sessions of their own, where a hangup means nothing and few scripts trap it,
+# while SIGTERM is the signal they clean up on.
+_PASSED_ON = {signal.SIGINT: signal.SIGINT, signal.SIGTERM: signal.SIGTERM, signal.SIGHUP: signal.SIGTERM}
+
+
 @contextlib.contextmanager
-def forward_signals(cancel: runner.Cancel, enabled: bool) -> Iterator[None]:
-    """Ctrl-C and SIGTERM: start nothing new and pass the signal on to the running scripts' groups."""
+def forward_signals(cancel: Cancel, enabled: bool) -> Iterator[None]:
+    """Ctrl-C, SIGTERM and SIGHUP: start nothing new and pass the signal on to the running scripts' groups.
+
+    A hangup means the terminal is gone and writing to it fails: the standard streams that were that terminal
+    are pointed at /dev/null first, so that the run can still record what finished, release its lock and exit
+    130. Under ``nohup`` (SIGHUP ignored when envctl started) a hangup stays ignored.
+    """
     if not enabled or threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.getsignal(sig) for sig in _PASSED_ON}
+    if previous[signal.SIGHUP] == signal.SIG_IGN:
+        del previous[signal.SIGHUP]
+    # asked now: once the terminal has hung up, isatty() on it fails like every other call
+    terminal = [fd for fd in (0, 1, 2) if _isatty(fd)]
 
     def handler(signum: int, _frame: object) -> None:
-        cancel.trip(signum)
+        if signum == signal.SIGHUP:
+            _leave_terminal(terminal)
+        cancel.trip(_PASSED_ON[signal.Signals(signum)])
 
     for sig in previous:
         signal.signal(sig, handler)
@@ -103,6 +123,26 @@ def forward_signals(cancel: runner.Cancel, enabled: bool) -> Iterator[None]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+def _isatty(fd: int) -> bool:
+    try:
+        return os.isatty(fd)
+    except OSError:
+        return False
+
+
+def _leave_terminal(fds: list[int]) -> None:
+    """Point the standard streams that were the terminal at /dev/null (it hung up)."""
+    if not fds:
+        return
+    devnull = os.open(os.devnull, os.O_RDWR)
+    try:
+        for fd in fds:
+            with contextlib.suppress(OSError):
+                os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
 
 
 def git_commit(root: Path) -> str | None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from envctl.errors import RefusedError
+from envctl.safety.lint_cache import LintCache
 from envctl.safety.lint_rules import (
     _SKIPPED_DIRS,
     CONFIG,
@@ -70,8 +71,10 @@ def _component_files(folder: Path, *, max_depth: int = 3, max_files: int = 500) 
     return found
 
 
-def lint_environment(env: Environment, *, use_shellcheck: bool = True) -> list[Finding]:
-    """Every finding of an environment: its env.yaml, every script of every component, the files beside."""
+def lint_environment(env: Environment, *, use_shellcheck: bool = True,
+                     cache: LintCache | None = None) -> list[Finding]:
+    """Every finding of an environment: its env.yaml, every script of every component, the files beside.
+    With ``cache``, a file whose content was linted before is not scanned again."""
     findings: list[Finding] = []
     for name, component in env.components.items():
         for action in ("install", "delete"):
@@ -83,8 +86,11 @@ def lint_environment(env: Environment, *, use_shellcheck: bool = True) -> list[F
         findings += scan_text(env.file, env_text)
     scripts, others = environment_files(env)
     for path in scripts:
-        findings += lint_script(path)
+        findings += cache.script(path) if cache is not None else lint_script(path)
     for path in others:
+        if cache is not None:
+            findings += cache.text(path)
+            continue
         text = read_text(path)
         if text is not None:
             findings += scan_text(path, text)
@@ -100,12 +106,15 @@ def errors(findings: Iterable[Finding]) -> list[Finding]:
 def require_lint_clean(env: Environment, *, teardown: Sequence[str] | None = None) -> list[Finding]:
     """Refuse (exit 2, nothing run) when the environment has lint errors; return its warnings.
 
-    shellcheck is not run here: its findings are warnings only, and this runs before every mutating command.
+    shellcheck is not run here: its findings are warnings only, and this runs before every mutating command
+    (with the lint cache: a file is scanned again only when its content changed).
     ``teardown`` names the components a teardown deletes: then only an error in a delete script it runs (or a
     file that script sources) refuses; any other (a ``:latest`` in an install, in env.yaml or a manifest) is
     a warning, since refusing ``down`` over it would keep a costly environment up until someone fixes it.
     """
-    findings = lint_environment(env, use_shellcheck=False)
+    cache = LintCache.for_root(env.root)
+    findings = lint_environment(env, use_shellcheck=False, cache=cache)
+    cache.save()
     if teardown is not None:
         runs = {path.resolve() for path in teardown_scripts(env, teardown)}
         findings = [_downgraded(f) if f.is_error and f.rule != INCOMPLETE_PAIR and f.file.resolve() not in runs

@@ -128,12 +128,23 @@ def lint_script(path: Path) -> list[Finding]:
         return [Finding(path, 0, MISSING_SCRIPT, "error", "script not found")]
     if not path.is_file():
         return [Finding(path, 0, MISSING_SCRIPT, "error", "not a regular file")]
-    findings: list[Finding] = []
-    if not os.access(path, os.X_OK):
-        findings.append(Finding(path, 1, NOT_EXECUTABLE, "error", f"not executable (chmod +x {path.name})"))
+    findings = mode_findings(path)
     text = read_text(path)
     if text is None:
         return findings
+    return sorted(findings + content_findings(path, text))
+
+
+def mode_findings(path: Path) -> list[Finding]:
+    """What the file's mode decides (not its content): whether it can be executed."""
+    if os.access(path, os.X_OK):
+        return []
+    return [Finding(path, 1, NOT_EXECUTABLE, "error", f"not executable (chmod +x {path.name})")]
+
+
+def content_findings(path: Path, text: str) -> list[Finding]:
+    """What the script's text decides (with the files it sources): shebang, pins, secrets, shell warnings."""
+    findings: list[Finding] = []
     lines = text.splitlines()
     first = lines[0] if lines else ""
     if not first.startswith("#!"):
@@ -142,7 +153,7 @@ def lint_script(path: Path) -> list[Finding]:
     findings += scan_text(path, text)
     if is_shell(path, first):
         findings += _shell_warnings(path, lines)
-    return sorted(findings)
+    return findings
 
 
 def scan_text(path: Path, text: str) -> list[Finding]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 AWS_CALL = re.compile(r"(?:^|(?<=[\s;|&(`]))aws(?=\s)")
 _STRICT_FLAGS = frozenset({"e", "u", "pipefail"})
-_MAX_SCANNED_BYTES = 1_000_000
+MAX_SCANNED_BYTES = 1_000_000
 
 
 def strip_comment(line: str) -> str:
@@ -193,7 +193,7 @@ def with_sourced(path: Path, lines: list[str], depth: int = 0,
 
 def read_text(path: Path) -> str | None:
     try:
-        data = path.read_bytes()[:_MAX_SCANNED_BYTES]
+        data = path.read_bytes()[:MAX_SCANNED_BYTES]
     except OSError:
         return None
     if b"\0" in data:

@@ -11,7 +11,7 @@ import contextlib
 import errno
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -51,7 +51,10 @@ class LocalBackend:
         state.exists = True
 
     @contextlib.contextmanager
-    def lock(self, env: str, holder: LockHolder) -> Iterator[list[str]]:
+    def lock(self, env: str, holder: LockHolder, *,
+             on_lost: Callable[[str], None] | None = None) -> Iterator[list[str]]:
+        """An flock on ``locks/<env>.lock``: the kernel releases it when this process ends, and nobody can take it
+        while it is held, so ``on_lost`` is never called."""
         import fcntl
 
         path = self.base / "locks" / f"{env}.lock"

@@ -7,6 +7,11 @@ the one there has expired, and a daemon thread renews it every ``ttl / 3`` while
 still being ours). A holder killed with ``kill -9`` stops renewing, so its lock blocks others for at most
 ``ttl``: the stale-lock pain of hashicorp/terraform issue 25776 ends by itself. Expiry is judged by the clock
 of the process that wants the lock: clock skew between machines adds to it.
+
+A holder can lose its lock: broken with ``envctl unlock`` on another laptop, or expired because renewals kept
+failing and taken by another run. The renewer notices at its next renewal (the item is gone or carries another
+token; or nothing has been renewed for ``ttl``) and calls ``on_lost`` with a sentence saying what happened and
+to whom, so that the run stops starting components instead of finding out at its last state write.
 """
 
 from __future__ import annotations
@@ -63,10 +68,11 @@ class DynamoLock:
 
     @contextlib.contextmanager
     def hold(self, lock_id: str, env: str, holder: LockHolder, *,
-             on_lost: Callable[[], None] = lambda: None) -> Iterator[tuple[str, list[str]]]:
+             on_lost: Callable[[str], None] = lambda _why: None) -> Iterator[tuple[str, list[str]]]:
         """Take the lock (LockedError naming the holder if it is live), renew it, release it on exit.
 
         Yields this hold's token and the warnings (an expired lock taken over; later, the lock lost).
+        ``on_lost`` is called from the renewer's thread, once, if the lock is lost while held.
         """
         token = uuid.uuid4().hex
         warnings = self._acquire(lock_id, env, holder, token)
@@ -116,8 +122,9 @@ class DynamoLock:
                           hint="try again")
 
     def _renew_loop(self, lock_id: str, env: str, token: str, stop: threading.Event, warnings: list[str],
-                    on_lost: Callable[[], None]) -> None:
+                    on_lost: Callable[[str], None]) -> None:
         interval = max(self.ttl / 3, 0.05)
+        renewed = time.monotonic()
         while not stop.wait(interval):
             try:
                 self.client().update_item(
@@ -126,13 +133,32 @@ class DynamoLock:
                     ExpressionAttributeNames={"#token": "token"},
                     ExpressionAttributeValues={":expires": {"N": _epoch(self.clock() + self.ttl)},
                                                ":token": {"S": token}})
+                renewed = time.monotonic()
             except aws_errors() as err:
+                why = None
                 if aws_error_code(err) == "ConditionalCheckFailedException":
-                    warnings.append(f"the lock on '{env}' was broken or taken over by another run while this "
-                                    "one held it; its state writes are refused from now on")
-                    on_lost()
+                    why = self.describe_loss(lock_id, env)
+                elif time.monotonic() - renewed >= self.ttl:  # expired: anyone may take it now
+                    why = (f"the lock on '{env}' could not be renewed for {self.ttl:g}s "
+                           f"({describe_aws_error(err)}), so another run may take it")
+                if why is not None:
+                    warnings.append(f"{why}; its state writes are refused from now on")
+                    on_lost(why)
                     return
                 # a transient error: the next renewal tries again, well before the lock expires
+
+    def describe_loss(self, lock_id: str, env: str) -> str:
+        """What became of a lock this process held and lost: removed, or whose it is now."""
+        try:
+            found = self.item(lock_id, env)
+        except StateError:
+            return f"the lock on '{env}' was broken or taken over while this run held it"
+        if found is None:
+            return (f"the lock on '{env}' was removed while this run held it (broken with "
+                    f"'envctl unlock {env}', or deleted from DynamoDB table {self.table})")
+        other = _holder_from_item(found)
+        who = other.describe() if other else "another holder"
+        return f"the lock on '{env}' was taken over by {who} while this run held it"
 
     def _release(self, lock_id: str, token: str) -> None:
         with contextlib.suppress(*aws_errors()):  # not ours any more, or unreachable: it expires by itself

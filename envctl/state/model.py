@@ -7,6 +7,7 @@ import contextlib
 import copy
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -147,8 +148,11 @@ class StateBackend(Protocol):
 
     def save(self, state: EnvState) -> None: ...
 
-    def lock(self, env: str, holder: LockHolder) -> contextlib.AbstractContextManager[list[str]]:
-        """Hold the environment's run lock; yields warnings (a stale lock taken over). LockedError if held."""
+    def lock(self, env: str, holder: LockHolder, *,
+             on_lost: Callable[[str], None] | None = None) -> contextlib.AbstractContextManager[list[str]]:
+        """Hold the environment's run lock; yields warnings (a stale lock taken over). LockedError if held.
+
+        ``on_lost(why)`` is called (from another thread) if the lock is taken away while held."""
         ...
 
     def read_lock(self, env: str) -> LockHolder | None: ...

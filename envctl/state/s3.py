@@ -95,6 +95,7 @@ class S3Backend:
         self._lock = DynamoLock(lambda: self.client("dynamodb"), self.table, self.ttl, clock=clock)
         self._held: dict[str, str] = {}           # env -> token of the lock this backend holds
         self._lost: set[str] = set()              # envs whose lock was broken while this backend held it
+        self._on_lost: dict[str, Callable[[str], None]] = {}  # env -> what to tell when its lock is lost
 
     # ---------------------------------------------------------------- plumbing
 
@@ -169,6 +170,7 @@ class S3Backend:
                     raise
                 if not self._still_ours(env):
                     self._lost.add(env)
+                    self._on_lost.get(env, lambda _why: None)(self._lock.describe_loss(self.lock_id(env), env))
                     raise self._lost_error(env) from None
                 reply = self.client("s3").put_object(**args)
         except aws_errors() as err:
@@ -239,15 +241,28 @@ class S3Backend:
     # ---------------------------------------------------------------- lock
 
     @contextlib.contextmanager
-    def lock(self, env: str, holder: LockHolder) -> Iterator[list[str]]:
+    def lock(self, env: str, holder: LockHolder, *,
+             on_lost: Callable[[str], None] | None = None) -> Iterator[list[str]]:
+        """Hold the run lock; ``on_lost(why)`` is called once if it is lost while held (see :mod:`.lock`)."""
         self._lost.discard(env)
-        with self._lock.hold(self.lock_id(env), env, holder, on_lost=lambda: self._lost.add(env)) as held:
+        told: list[str] = []
+
+        def lost(why: str) -> None:
+            self._lost.add(env)
+            if not told:
+                told.append(why)
+                if on_lost is not None:
+                    on_lost(why)
+
+        self._on_lost[env] = lost
+        with self._lock.hold(self.lock_id(env), env, holder, on_lost=lost) as held:
             token, warnings = held
             self._held[env] = token
             try:
                 yield warnings
             finally:
                 self._held.pop(env, None)
+                self._on_lost.pop(env, None)
 
     def read_lock(self, env: str) -> LockHolder | None:
         """Who holds the lock now; None when nobody does (an expired lock is held by nobody)."""
