@@ -8,6 +8,8 @@ Aurora stops and starts a cluster, not its instances (cloud-custodian#8391), so 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from envctl.sleep.records import Pass
@@ -31,119 +33,103 @@ def _keep(run: Pass, section: str, name: str) -> None:
         run.data[section].append(name)
 
 
-# ---------------------------------------------------------------- RDS instances
+# ---------------------------------------------------------------- RDS instances and Aurora clusters
+
+
+@dataclass(frozen=True)
+class _Rds:
+    """What differs between stopping an RDS instance and an Aurora cluster: the names of the same calls."""
+
+    section: str  # in the sleep record, and in messages
+    id_key: str
+    arn_key: str
+    status_key: str
+    stop: str
+    start: str
+    stopped_waiter: str
+    available_waiter: str
+    listing: Callable[[Any, str], Iterable[dict[str, Any]]]
+
+    def skip(self, item: dict[str, Any]) -> bool:
+        if self.section == "rds":
+            return bool(item.get("DBClusterIdentifier"))  # Aurora members: their cluster stops them
+        return item.get("EngineMode") == "serverless"  # Aurora Serverless v1 pauses by itself, cannot stop
+
+
+DB_INSTANCES = _Rds("rds", "DBInstanceIdentifier", "DBInstanceArn", "DBInstanceStatus", "stop_db_instance",
+                    "start_db_instance", "DBInstanceStopped", "DBInstanceAvailable", env_db_instances)
+DB_CLUSTERS = _Rds("aurora", "DBClusterIdentifier", "DBClusterArn", "Status", "stop_db_cluster",
+                   "start_db_cluster", "DBClusterStopped", "DBClusterAvailable", env_db_clusters)
+
+
+def _sleep_all(kind: _Rds, run: Pass, env: str, factory: ClientFactory, region: str) -> None:
+    rds = factory("rds", region)
+    for item in list(kind.listing(rds, env)):
+        if not kind.skip(item):
+            run.guard(f"{kind.section} {item[kind.id_key]}", _sleep_one, kind, run, rds, item)
+
+
+def _sleep_one(kind: _Rds, run: Pass, rds: Any, item: dict[str, Any]) -> None:
+    name, status, tags = item[kind.id_key], item.get(kind.status_key), item["_tags"]
+    ours = _ours(run, kind.section, name, tags)
+    if status in ("stopped", "stopping"):
+        if ours:
+            _keep(run, kind.section, name)
+        return
+    if status != "available":
+        run.errors.append(f"{kind.section} {name}: is '{status}', not available; {_SETTLING}")
+        return
+    _keep(run, kind.section, name)
+    run.remember()
+    if tags.get(TAG_STOPPED) != "true":
+        rds.add_tags_to_resource(ResourceName=item[kind.arn_key], Tags=[{"Key": TAG_STOPPED, "Value": "true"}])
+    getattr(rds, kind.stop)(**{kind.id_key: name})
+    why = " (it had started again by itself while asleep)" if ours else ""
+    run.actions.append(f"{kind.section} {name}: available -> stopped{why}")
+    run.wait(tags, f"{kind.section} {name}", "stopped", "rds", kind.stopped_waiter, **{kind.id_key: name})
+
+
+def _wake_all(kind: _Rds, run: Pass, env: str, factory: ClientFactory, region: str) -> None:
+    rds = factory("rds", region)
+    seen = set()
+    for item in list(kind.listing(rds, env)):
+        name = item[kind.id_key]
+        seen.add(name)
+        if item["_tags"].get(TAG_STOPPED) == "true" or name in run.data[kind.section]:
+            run.guard(f"{kind.section} {name}", _wake_one, kind, run, rds, item)
+    run.data[kind.section] = [n for n in run.data[kind.section] if n in seen]
+
+
+def _wake_one(kind: _Rds, run: Pass, rds: Any, item: dict[str, Any]) -> None:
+    name, status, tags = item[kind.id_key], item.get(kind.status_key), item["_tags"]
+    if status == "stopped":
+        getattr(rds, kind.start)(**{kind.id_key: name})
+        run.actions.append(f"{kind.section} {name}: stopped -> available")
+    elif status not in ("available", "starting"):
+        run.errors.append(f"{kind.section} {name}: is '{status}'; run wake again once it settles")
+        return
+    if status != "available":
+        run.wait(tags, f"{kind.section} {name}", "available", "rds", kind.available_waiter, **{kind.id_key: name})
+    if TAG_STOPPED in tags:
+        rds.remove_tags_from_resource(ResourceName=item[kind.arn_key], TagKeys=[TAG_STOPPED])
+    run.data[kind.section] = [n for n in run.data[kind.section] if n != name]
+    run.remember()
 
 
 def sleep_rds(run: Pass, env: str, factory: ClientFactory, region: str) -> None:
-    rds = factory("rds", region)
-    for db in list(env_db_instances(rds, env)):
-        if not db.get("DBClusterIdentifier"):  # Aurora members: their cluster stops them
-            run.guard(f"rds {db['DBInstanceIdentifier']}", _sleep_db, run, rds, db)
-
-
-def _sleep_db(run: Pass, rds: Any, db: dict[str, Any]) -> None:
-    name, status, tags = db["DBInstanceIdentifier"], db.get("DBInstanceStatus"), db["_tags"]
-    ours = _ours(run, "rds", name, tags)
-    if status in ("stopped", "stopping"):
-        if ours:
-            _keep(run, "rds", name)
-        return
-    if status != "available":
-        run.errors.append(f"rds {name}: is '{status}', not available; {_SETTLING}")
-        return
-    _keep(run, "rds", name)
-    run.remember()
-    if tags.get(TAG_STOPPED) != "true":
-        rds.add_tags_to_resource(ResourceName=db["DBInstanceArn"], Tags=[{"Key": TAG_STOPPED, "Value": "true"}])
-    rds.stop_db_instance(DBInstanceIdentifier=name)
-    why = " (it had started again by itself while asleep)" if ours else ""
-    run.actions.append(f"rds {name}: available -> stopped{why}")
-    run.wait(tags, f"rds {name}", "stopped", "rds", "DBInstanceStopped", DBInstanceIdentifier=name)
+    _sleep_all(DB_INSTANCES, run, env, factory, region)
 
 
 def wake_rds(run: Pass, env: str, factory: ClientFactory, region: str) -> None:
-    rds = factory("rds", region)
-    seen = set()
-    for db in list(env_db_instances(rds, env)):
-        name = db["DBInstanceIdentifier"]
-        seen.add(name)
-        if db["_tags"].get(TAG_STOPPED) == "true" or name in run.data["rds"]:
-            run.guard(f"rds {name}", _wake_db, run, rds, db)
-    run.data["rds"] = [n for n in run.data["rds"] if n in seen]
-
-
-def _wake_db(run: Pass, rds: Any, db: dict[str, Any]) -> None:
-    name, status, tags = db["DBInstanceIdentifier"], db.get("DBInstanceStatus"), db["_tags"]
-    if status == "stopped":
-        rds.start_db_instance(DBInstanceIdentifier=name)
-        run.actions.append(f"rds {name}: stopped -> available")
-    elif status not in ("available", "starting"):
-        run.errors.append(f"rds {name}: is '{status}'; run wake again once it settles")
-        return
-    if status != "available":
-        run.wait(tags, f"rds {name}", "available", "rds", "DBInstanceAvailable", DBInstanceIdentifier=name)
-    if TAG_STOPPED in tags:
-        rds.remove_tags_from_resource(ResourceName=db["DBInstanceArn"], TagKeys=[TAG_STOPPED])
-    run.data["rds"] = [n for n in run.data["rds"] if n != name]
-    run.remember()
-
-
-# ---------------------------------------------------------------- Aurora clusters
+    _wake_all(DB_INSTANCES, run, env, factory, region)
 
 
 def sleep_aurora(run: Pass, env: str, factory: ClientFactory, region: str) -> None:
-    rds = factory("rds", region)
-    for cluster in list(env_db_clusters(rds, env)):
-        run.guard(f"aurora {cluster['DBClusterIdentifier']}", _sleep_cluster, run, rds, cluster)
-
-
-def _sleep_cluster(run: Pass, rds: Any, cluster: dict[str, Any]) -> None:
-    name, status, tags = cluster["DBClusterIdentifier"], cluster.get("Status"), cluster["_tags"]
-    ours = _ours(run, "aurora", name, tags)
-    if cluster.get("EngineMode") == "serverless":
-        return  # Aurora Serverless v1 pauses by itself and cannot be stopped
-    if status in ("stopped", "stopping"):
-        if ours:
-            _keep(run, "aurora", name)
-        return
-    if status != "available":
-        run.errors.append(f"aurora {name}: is '{status}', not available; {_SETTLING}")
-        return
-    _keep(run, "aurora", name)
-    run.remember()
-    if tags.get(TAG_STOPPED) != "true":
-        rds.add_tags_to_resource(ResourceName=cluster["DBClusterArn"], Tags=[{"Key": TAG_STOPPED, "Value": "true"}])
-    rds.stop_db_cluster(DBClusterIdentifier=name)
-    why = " (it had started again by itself while asleep)" if ours else ""
-    run.actions.append(f"aurora {name}: available -> stopped{why}")
-    run.wait(tags, f"aurora {name}", "stopped", "rds", "DBClusterStopped", DBClusterIdentifier=name)
+    _sleep_all(DB_CLUSTERS, run, env, factory, region)
 
 
 def wake_aurora(run: Pass, env: str, factory: ClientFactory, region: str) -> None:
-    rds = factory("rds", region)
-    seen = set()
-    for cluster in list(env_db_clusters(rds, env)):
-        name = cluster["DBClusterIdentifier"]
-        seen.add(name)
-        if cluster["_tags"].get(TAG_STOPPED) == "true" or name in run.data["aurora"]:
-            run.guard(f"aurora {name}", _wake_cluster, run, rds, cluster)
-    run.data["aurora"] = [n for n in run.data["aurora"] if n in seen]
-
-
-def _wake_cluster(run: Pass, rds: Any, cluster: dict[str, Any]) -> None:
-    name, status, tags = cluster["DBClusterIdentifier"], cluster.get("Status"), cluster["_tags"]
-    if status == "stopped":
-        rds.start_db_cluster(DBClusterIdentifier=name)
-        run.actions.append(f"aurora {name}: stopped -> available")
-    elif status not in ("available", "starting"):
-        run.errors.append(f"aurora {name}: is '{status}'; run wake again once it settles")
-        return
-    if status != "available":
-        run.wait(tags, f"aurora {name}", "available", "rds", "DBClusterAvailable", DBClusterIdentifier=name)
-    if TAG_STOPPED in tags:
-        rds.remove_tags_from_resource(ResourceName=cluster["DBClusterArn"], TagKeys=[TAG_STOPPED])
-    run.data["aurora"] = [n for n in run.data["aurora"] if n != name]
-    run.remember()
+    _wake_all(DB_CLUSTERS, run, env, factory, region)
 
 
 # ---------------------------------------------------------------- EC2 instances
