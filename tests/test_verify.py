@@ -265,3 +265,25 @@ def test_cluster_and_db_names_come_from_outputs_and_vars(tmp_path):
     assert dict(targets.db_instances) == {"orders": "db"}
     # After down cleared the outputs, the environment's CLUSTER_NAME still names it (no owner component).
     assert dict(targets_from(env, {}).clusters) == {"main": None, "jobs": "batch"}
+
+
+def test_a_deleted_ecs_service_and_cluster_are_gone_a_live_one_is_a_leftover(tmp_path: Path, aws: str) -> None:
+    """ECS keeps a deleted service and cluster as INACTIVE, and the tagging API goes on listing them: verify
+    asks ECS, so only the live ones are leftovers."""
+    root = project(tmp_path)
+    ecs = boto3.client("ecs")
+    ecs_tags = [{"key": t["Key"], "value": t["Value"]} for t in tags("app")]
+    for cluster in ("web", "gone"):
+        ecs.create_cluster(clusterName=cluster, tags=ecs_tags)
+        ecs.register_task_definition(family=f"{cluster}-task", containerDefinitions=[
+            {"name": "app", "image": "public.ecr.aws/nginx/nginx:1.27", "memory": 128}])
+        ecs.create_service(cluster=cluster, serviceName=f"{cluster}-svc", taskDefinition=f"{cluster}-task",
+                           desiredCount=2, tags=ecs_tags)
+    ecs.delete_service(cluster="gone", service="gone-svc", force=True)
+    ecs.delete_cluster(cluster="gone")
+    result = run_cli("verify", "test", "--json", root=root)
+    assert result.exit_code == 5, result.output
+    left = {r["arn"].rsplit("/", 1)[-1]: r for r in json.loads(result.stdout)["resources"]
+            if r["type"].startswith("ecs:")}
+    assert set(left) == {"web", "web-svc"}, sorted(left)
+    assert {r["component"] for r in left.values()} == {"app"}

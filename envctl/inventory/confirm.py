@@ -18,7 +18,7 @@ ACTIONS = (
     "ec2:DescribeInstances", "ec2:DescribeNatGateways", "ec2:DescribeVolumes", "ec2:DescribeSnapshots",
     "ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "ec2:DescribeNetworkInterfaces",
     "elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeTargetGroups",
-    "kms:DescribeKey", "logs:DescribeLogGroups",
+    "kms:DescribeKey", "logs:DescribeLogGroups", "ecs:DescribeClusters", "ecs:DescribeServices",
 )
 
 Attrs = dict[str, Any]
@@ -143,7 +143,37 @@ def _log_groups(scope: Scope, region: str, ids: Mapping[str, str]) -> dict[str, 
     return found
 
 
+def _ecs_clusters(scope: Scope, region: str, ids: Mapping[str, str]) -> dict[str, Attrs]:
+    """A deleted cluster is INACTIVE (and the tagging API keeps listing it for a while): gone."""
+    client = scope.client("ecs", region)
+    found: dict[str, Attrs] = {}
+    for batch in chunks(sorted(ids), 100):
+        for cluster in client.describe_clusters(clusters=list(batch)).get("clusters") or []:
+            if cluster.get("clusterArn") in ids and cluster.get("status") != "INACTIVE":
+                found[cluster["clusterArn"]] = {"status": cluster.get("status")}
+    return found
+
+
+def _ecs_services(scope: Scope, region: str, ids: Mapping[str, str]) -> dict[str, Attrs]:
+    """A deleted service is INACTIVE (then DRAINING tasks are gone): gone. Described per cluster, 10 a call."""
+    client = scope.client("ecs", region)
+    by_cluster: dict[str, list[str]] = {}
+    for arn in sorted(ids):
+        parts = arn.split(":", 5)[-1].split("/")  # service/<cluster>/<name>; the old format has no cluster
+        by_cluster.setdefault(parts[1] if len(parts) == 3 else "default", []).append(arn)
+    found: dict[str, Attrs] = {}
+    for cluster, arns in by_cluster.items():
+        for batch in chunks(arns, 10):
+            for svc in client.describe_services(cluster=cluster, services=list(batch)).get("services") or []:
+                if svc.get("serviceArn") in ids and svc.get("status") != "INACTIVE":
+                    found[svc["serviceArn"]] = {"desired_count": svc.get("desiredCount"),
+                                                "launch_type": svc.get("launchType"), "status": svc.get("status")}
+    return found
+
+
 CONFIRMERS.update({
+    "ecs:cluster": _ecs_clusters,
+    "ecs:service": _ecs_services,
     "elasticloadbalancing:loadbalancer/app": _load_balancers,
     "elasticloadbalancing:loadbalancer/net": _load_balancers,
     "elasticloadbalancing:loadbalancer/gwy": _load_balancers,
