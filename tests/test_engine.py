@@ -403,3 +403,26 @@ def test_a_script_that_cannot_start_is_a_failed_step_that_says_why(tmp_path, aws
     assert status(tmp_path) == {"a": "install_failed", "b": "down", "solo": "up"}
     log = next((tmp_path / ".envctl/runs").glob("*/a.install.log")).read_text()
     assert "No such file or directory" in log
+
+
+def test_a_hook_can_hold_a_step_and_what_depends_on_it(tmp_path):
+    """The hook seam's ``hold``: a held component's script never starts, it is recorded as blocked with the
+    hook's reason, its dependents are blocked, the independent branch runs (wake holds its scripts this way
+    when the built-ins could not bring a database back)."""
+    from envctl.config.load import load_environment
+    from envctl.run import engine
+    from envctl.run.hooks import RunHooks
+    from envctl.run.results import RunOptions
+
+    class HoldNet(RunHooks):
+        def hold(self, component: str) -> str:
+            return "the database is still starting" if component == "net" else ""
+
+    root = build(tmp_path, DIAMOND)
+    result = engine.up(load_environment(root, "demo"), RunOptions(handle_signals=False), hooks=HoldNet())
+    assert set(started(root)) == {"iam"}
+    by_name = {s.component: s for s in result.steps}
+    assert by_name["net"].result == "blocked" and by_name["net"].detail == "the database is still starting"
+    assert {by_name[c].result for c in ("cluster", "nodes", "db")} == {"blocked"}
+    assert by_name["iam"].result == "ok"
+    assert status(root) == {"net": "down", "iam": "up", "cluster": "down", "nodes": "down", "db": "down"}

@@ -251,6 +251,10 @@ class _Run:
         if not should_run:
             self._settle(StepOutcome(name, self.action, "skipped", detail=why))
             return True
+        held = self.hooks.hold(name)
+        if held:
+            self._settle(StepOutcome(name, self.action, "blocked", detail=held))
+            return False
         comp = self.env.components[name]
         script = comp.scripts.for_action(self.action)
         assert script is not None

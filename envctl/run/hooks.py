@@ -4,6 +4,10 @@ The engine calls a :class:`RunHooks` at three moments, always under the environm
 
 - ``before_first_step(state)``: after the state is loaded, before the first script starts (``wake`` restores
   the built-ins' sizes here, so its scripts meet a running environment);
+- ``hold(component)``: before a component's script would start; a reason returned keeps it from starting (the
+  step is ``blocked`` with that reason, and what depends on it is blocked too). ``wake`` holds every
+  ``wake-*`` script when the built-ins could not bring the environment's databases and nodes back, so no
+  script meets a database that is still stopped;
 - ``after_step(step)``: after each step that succeeded, from the worker thread that ran it (so it must be
   thread-safe); what it returns is what the step left behind, kept on the run's result (``down`` lists what
   still carries a deleted component's tags);
@@ -25,6 +29,10 @@ from envctl.state.model import EnvState
 class RunHooks:
     def before_first_step(self, state: EnvState) -> None:
         """Under the lock, before the first script."""
+
+    def hold(self, component: str) -> str:
+        """Why ``component``'s script must not start now ("" to let it start). From worker threads."""
+        return ""
 
     def after_step(self, step: StepOutcome) -> Sequence[str]:
         """After a step that succeeded; returns lines naming what it left behind (none by default)."""

@@ -134,6 +134,12 @@ class _Builtins(RunHooks):
         if self.command == "wake":
             self._call(state)
 
+    def hold(self, component: str) -> str:
+        if self.command == "wake" and self.errors:
+            return ("not started: the built-ins could not wake everything (" + self.errors[0] + "); run "
+                    f"envctl wake {self.env.name} again once it settles")
+        return ""
+
     def at_end(self, state: EnvState) -> None:
         if self.command == "sleep":
             self._after_sleep_scripts(state)
