@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,12 +43,31 @@ def write_env(root: Path, deps: dict[str, list[str]], bodies: dict[str, str], *,
     return root
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(argv: list[str], ready_url: str, *, timeout: float = 30) -> subprocess.Popen[bytes]:
+    """Start a server process and wait until ``ready_url`` answers; exit the benchmark if it never does."""
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(ready_url, timeout=1).read()
+            return proc
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise SystemExit(f"the server ({' '.join(argv[:3])}) did not start") from None
+            time.sleep(0.05)
+
+
 @contextlib.contextmanager
 def sandbox() -> Iterator[None]:
     """A sandbox on a free port for the benchmark, started before anything is timed and stopped after."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     os.environ["ENVCTL_SANDBOX_PORT"] = str(port)
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "environments").mkdir()

@@ -13,31 +13,16 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.bench_verify import free_port
-
-
-def start(argv: list[str], port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=1).read()
-            return proc
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise SystemExit(f"server on {port} did not start")
+from benchmarks._common import free_port, start_server
 
 
 def client(endpoint: str, service: str) -> Any:
@@ -76,9 +61,10 @@ def main() -> None:
     args = parser.parse_args()
     plain_port, own_port = free_port(), free_port()
     with tempfile.TemporaryDirectory() as tmp:
-        plain = start([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(plain_port)], plain_port)
-        own = start([sys.executable, "-m", "envctl.aws.sandbox_server", "--port", str(own_port),
-                     "--pid-file", str(Path(tmp) / "pid")], own_port)
+        plain = start_server([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(plain_port)],
+                             f"http://127.0.0.1:{plain_port}/moto-api/")
+        own = start_server([sys.executable, "-m", "envctl.aws.sandbox_server", "--port", str(own_port),
+                            "--pid-file", str(Path(tmp) / "pid")], f"http://127.0.0.1:{own_port}/moto-api/")
         try:
             plain_calls = calls_against(f"http://127.0.0.1:{plain_port}")
             own_calls = calls_against(f"http://127.0.0.1:{own_port}")

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import stat
 import statistics
 import subprocess
@@ -37,6 +36,9 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from benchmarks._common import free_port  # noqa: E402 (needs the path set just above)
+from benchmarks._common import start_server as start_common  # noqa: E402
 
 REGION = "us-east-1"
 ENV = "bench"
@@ -74,27 +76,10 @@ def serve(port: int) -> None:
     run_simple("127.0.0.1", port, counted, threaded=True, request_handler=MotoRequestHandler)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_server() -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, __file__, "--serve", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(url + "/bench/counts", timeout=1).read()
-            return proc, url
-        except OSError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                raise SystemExit("the moto server did not start") from None
-            time.sleep(0.1)
+    return start_common([sys.executable, __file__, "--serve", str(port)], url + "/bench/counts"), url
 
 
 def counts(url: str, *, reset: bool = False) -> dict[str, int]:
