@@ -12,7 +12,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from envctl.inventory.model import Resource, Scope, chunks, make, paginate, parallel_map
+from envctl.inventory.model import (
+    Resource,
+    Scope,
+    chunks,
+    describe_ecs_services,
+    ecs_service_cluster,
+    make,
+    paginate,
+    parallel_map,
+)
 
 ACTIONS = (
     "ec2:DescribeInstances", "ec2:DescribeNatGateways", "ec2:DescribeVolumes", "ec2:DescribeSnapshots",
@@ -155,19 +164,17 @@ def _ecs_clusters(scope: Scope, region: str, ids: Mapping[str, str]) -> dict[str
 
 
 def _ecs_services(scope: Scope, region: str, ids: Mapping[str, str]) -> dict[str, Attrs]:
-    """A deleted service is INACTIVE (then DRAINING tasks are gone): gone. Described per cluster, 10 a call."""
+    """A deleted service is INACTIVE (then DRAINING tasks are gone): gone. Described per cluster."""
     client = scope.client("ecs", region)
     by_cluster: dict[str, list[str]] = {}
     for arn in sorted(ids):
-        parts = arn.split(":", 5)[-1].split("/")  # service/<cluster>/<name>; the old format has no cluster
-        by_cluster.setdefault(parts[1] if len(parts) == 3 else "default", []).append(arn)
+        by_cluster.setdefault(ecs_service_cluster(arn) or "default", []).append(arn)
     found: dict[str, Attrs] = {}
     for cluster, arns in by_cluster.items():
-        for batch in chunks(arns, 10):
-            for svc in client.describe_services(cluster=cluster, services=list(batch)).get("services") or []:
-                if svc.get("serviceArn") in ids and svc.get("status") != "INACTIVE":
-                    found[svc["serviceArn"]] = {"desired_count": svc.get("desiredCount"),
-                                                "launch_type": svc.get("launchType"), "status": svc.get("status")}
+        for svc in describe_ecs_services(client, cluster, arns):
+            if svc.get("serviceArn") in ids and svc.get("status") != "INACTIVE":
+                found[svc["serviceArn"]] = {"desired_count": svc.get("desiredCount"),
+                                            "launch_type": svc.get("launchType"), "status": svc.get("status")}
     return found
 
 

@@ -178,3 +178,16 @@ def parallel_map(fn: Callable[[T], R], items: Sequence[T], workers: int = 8) -> 
 def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+def ecs_service_cluster(arn: str) -> str | None:
+    """The cluster named in an ECS service ARN (``...:service/<cluster>/<name>``); None for the old short form,
+    which names no cluster (and cannot carry tags)."""
+    parts = arn.split(":", 5)[-1].split("/")
+    return parts[1] if len(parts) == 3 else None
+
+
+def describe_ecs_services(ecs: Any, cluster: str, arns: Sequence[str], **extra: Any) -> Iterator[dict[str, Any]]:
+    """``DescribeServices`` of ``arns`` in ``cluster``, 10 a call (the API's limit)."""
+    for batch in chunks(arns, 10):
+        yield from ecs.describe_services(cluster=cluster, services=list(batch), **extra).get("services") or []

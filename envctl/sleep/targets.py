@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from envctl.inventory.model import describe_ecs_services, ecs_service_cluster
+
 ClientFactory = Callable[[str, str], Any]
 
 TAG_ENV = "envctl:env"
@@ -276,24 +278,23 @@ def env_services(factory: ClientFactory, region: str, env: str) -> Iterator[Serv
     for page in tagging.get_paginator("get_resources").paginate(
             TagFilters=[{"Key": TAG_ENV, "Values": [env]}], ResourceTypeFilters=["ecs:service"]):
         for item in page.get("ResourceTagMappingList", []):
-            parts = item["ResourceARN"].split(":", 5)[-1].split("/")
-            if len(parts) == 3:  # service/<cluster>/<name>; the old short ARNs cannot carry tags anyway
-                by_cluster.setdefault(parts[1], []).append(item["ResourceARN"])
+            cluster = ecs_service_cluster(item["ResourceARN"])
+            if cluster is not None:  # the old short ARNs cannot carry tags anyway
+                by_cluster.setdefault(cluster, []).append(item["ResourceARN"])
     if not by_cluster:
         return
     ecs, scaling = factory("ecs", region), factory("application-autoscaling", region)
     for cluster, arns in sorted(by_cluster.items()):
-        for start in range(0, len(arns), 10):
-            found = ecs.describe_services(cluster=cluster, services=arns[start:start + 10], include=["TAGS"])
-            services = [s for s in found.get("services", []) if s.get("status") == "ACTIVE"]
-            bounds = _scaler_bounds(scaling, [f"service/{cluster}/{s['serviceName']}" for s in services])
-            for svc in services:
-                rid = f"service/{cluster}/{svc['serviceName']}"
-                low, high = bounds.get(rid, (None, None))
-                yield Service(cluster, svc["serviceName"], svc["serviceArn"],
-                              ServiceSizes(int(svc.get("desiredCount", 0)), low, high),
-                              tags_of(svc.get("tags")), str(svc.get("launchType") or "EC2"),
-                              str(svc.get("taskDefinition") or ""))
+        services = [s for s in describe_ecs_services(ecs, cluster, arns, include=["TAGS"])
+                    if s.get("status") == "ACTIVE"]
+        bounds = _scaler_bounds(scaling, [f"service/{cluster}/{s['serviceName']}" for s in services])
+        for svc in services:
+            rid = f"service/{cluster}/{svc['serviceName']}"
+            low, high = bounds.get(rid, (None, None))
+            yield Service(cluster, svc["serviceName"], svc["serviceArn"],
+                          ServiceSizes(int(svc.get("desiredCount", 0)), low, high),
+                          tags_of(svc.get("tags")), str(svc.get("launchType") or "EC2"),
+                          str(svc.get("taskDefinition") or ""))
 
 
 def _scaler_bounds(scaling: Any, resource_ids: list[str]) -> dict[str, tuple[int, int]]:
