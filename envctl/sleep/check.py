@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from envctl.sleep.instances import DB_CLUSTERS, DB_INSTANCES
 from envctl.sleep.targets import (
     TAG_NODEGROUP_PREFIX,
     TAG_SIZE,
@@ -16,8 +17,6 @@ from envctl.sleep.targets import (
     SleepSwitches,
     env_asgs,
     env_clusters,
-    env_db_clusters,
-    env_db_instances,
     env_ec2_instances,
     env_nodegroups,
     env_services,
@@ -33,18 +32,14 @@ def check_asleep(env_name: str, *, region: str, config: SleepSwitches | None, cl
     """One warning per resource envctl put to sleep that is running again."""
     data = remembered or {}
     warnings: list[str] = []
-    if switched_on(config, "rds"):
-        for db in env_db_instances(client_factory("rds", region), env_name):
-            name, status = db["DBInstanceIdentifier"], db.get("DBInstanceStatus")
-            if _ours(db["_tags"], name, data.get("rds")) and status not in ("stopped", "stopping"):
-                warnings.append(f"rds {name} is {status} although the environment is asleep "
-                                + RESTART.format(what="database") + HINT)
-    if switched_on(config, "aurora"):
-        for cluster in env_db_clusters(client_factory("rds", region), env_name):
-            name, status = cluster["DBClusterIdentifier"], cluster.get("Status")
-            if _ours(cluster["_tags"], name, data.get("aurora")) and status not in ("stopped", "stopping"):
-                warnings.append(f"aurora {name} is {status} although the environment is asleep "
-                                + RESTART.format(what="cluster") + HINT)
+    for kind in (DB_INSTANCES, DB_CLUSTERS):
+        if not switched_on(config, kind.section):
+            continue
+        for item in kind.listing(client_factory("rds", region), env_name):
+            name, status = item[kind.id_key], item.get(kind.status_key)
+            if _ours(item["_tags"], name, data.get(kind.section)) and status not in ("stopped", "stopping"):
+                warnings.append(f"{kind.section} {name} is {status} although the environment is asleep "
+                                + RESTART.format(what=kind.noun) + HINT)
     if switched_on(config, "ec2"):
         for instance in env_ec2_instances(client_factory("ec2", region), env_name):
             iid = instance["InstanceId"]

@@ -41,6 +41,7 @@ class _Rds:
     """What differs between stopping an RDS instance and an Aurora cluster: the names of the same calls."""
 
     section: str  # in the sleep record, and in messages
+    noun: str  # what AWS starts again by itself after 7 days
     id_key: str
     arn_key: str
     status_key: str
@@ -56,9 +57,9 @@ class _Rds:
         return item.get("EngineMode") == "serverless"  # Aurora Serverless v1 pauses by itself, cannot stop
 
 
-DB_INSTANCES = _Rds("rds", "DBInstanceIdentifier", "DBInstanceArn", "DBInstanceStatus", "stop_db_instance",
+DB_INSTANCES = _Rds("rds", "database", "DBInstanceIdentifier", "DBInstanceArn", "DBInstanceStatus", "stop_db_instance",
                     "start_db_instance", "DBInstanceStopped", "DBInstanceAvailable", env_db_instances)
-DB_CLUSTERS = _Rds("aurora", "DBClusterIdentifier", "DBClusterArn", "Status", "stop_db_cluster",
+DB_CLUSTERS = _Rds("aurora", "cluster", "DBClusterIdentifier", "DBClusterArn", "Status", "stop_db_cluster",
                    "start_db_cluster", "DBClusterStopped", "DBClusterAvailable", env_db_clusters)
 
 
