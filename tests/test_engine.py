@@ -426,3 +426,14 @@ def test_a_hook_can_hold_a_step_and_what_depends_on_it(tmp_path):
     assert {by_name[c].result for c in ("cluster", "nodes", "db")} == {"blocked"}
     assert by_name["iam"].result == "ok"
     assert status(root) == {"net": "down", "iam": "up", "cluster": "down", "nodes": "down", "db": "down"}
+
+
+def test_run_directories_list_in_the_order_the_runs_started(tmp_path: Path, aws: str) -> None:
+    # quick runs, several within one second: `ls .envctl/runs` must still read oldest to newest
+    build(tmp_path, {"a": {}})
+    for command in (("up", "demo"), ("down", "demo", "--yes", "--no-verify"), ("up", "demo"),
+                    ("down", "demo", "--yes", "--no-verify")):
+        assert run_cli(*command, root=tmp_path).exit_code == 0
+    started = [r["run_id"] for r in json.loads(run_cli("history", "demo", "--json", root=tmp_path).stdout)]
+    assert len(started) == 4
+    assert sorted(p.name for p in (tmp_path / ".envctl" / "runs").iterdir()) == started

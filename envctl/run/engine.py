@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import signal
 import sys
 import threading
@@ -69,6 +68,14 @@ def run_scripts(env: Environment, action: str, options: RunOptions, *, reverse: 
     return _Run(env, action, action, nodes, waits, decide_script(action), options, **kw).execute()
 
 
+def new_run_id(now: float | None = None) -> str:
+    """``20261130T120356Z-8a3f``: the UTC second, then the fraction of it in 1/65536ths, so run ids (and the
+    run directories named by them) sort in the order the runs started, even within one second."""
+    now = time.time() if now is None else now
+    whole = int(now)
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(whole)) + f"-{int((now - whole) * 0x10000):04x}"
+
+
 # ---------------------------------------------------------------- one run
 
 
@@ -90,7 +97,7 @@ class _Run:
         self.base_env = dict(os.environ if base_env is None else base_env)
         # one per run: a value a script declares secret (::add-mask::) stays masked in every later step
         self.redactor = Redactor(secret_env_values(self.base_env))
-        self.run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(2)
+        self.run_id = new_run_id()
         self.run_dir = state_dir(env.root) / "runs" / self.run_id
         self.lock = threading.Lock()
         self.save_lock = threading.Lock()
