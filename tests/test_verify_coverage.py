@@ -165,13 +165,13 @@ def own_moto() -> Iterator[str]:
     yield from _own_moto({})
 
 
-def restricted_user(url: str, denied: str) -> dict[str, str]:
+def restricted_user(url: str, *denied: str) -> dict[str, str]:
     """A user allowed everything but ``denied``: the 4 unauthenticated setup calls, then its keys."""
     iam = boto3.client("iam", endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing",
                        aws_secret_access_key="testing")
     iam.create_user(UserName="verifier")
     doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"},
-                                                  {"Effect": "Deny", "Action": denied, "Resource": "*"}]}
+                                                  {"Effect": "Deny", "Action": list(denied), "Resource": "*"}]}
     arn = iam.create_policy(PolicyName="verifier", PolicyDocument=json.dumps(doc))["Policy"]["Arn"]
     iam.attach_user_policy(UserName="verifier", PolicyArn=arn)
     key = iam.create_access_key(UserName="verifier")["AccessKey"]
@@ -210,7 +210,8 @@ def test_a_denied_check_is_incomplete_exit_6_never_clean(tmp_path, enforcing_mot
 
 def test_leftovers_win_over_an_incomplete_check_and_down_ends_6_when_nothing_is_found(tmp_path, enforcing_moto):
     root = account_project(tmp_path, enforcing_moto)
-    creds = restricted_user(enforcing_moto, "iam:GetAccountAuthorizationDetails")
+    # roles are listed once a first bring-up is on record (read in bulk before): both are denied
+    creds = restricted_user(enforcing_moto, "iam:ListRoles", "iam:GetAccountAuthorizationDetails")
     up = run_cli("up", "test", root=root, env=creds)
     assert up.exit_code == 0, up.output
 
@@ -265,6 +266,32 @@ def test_verify_calls_do_not_grow_with_iam_of_others_older_than_the_environment(
     time.sleep(2.5)  # older than the environment's first bring-up by more than envctl's clock slack (2 s)
     crowded = _calls_of_verify_after_up(tmp_path / "crowded")
     assert alone == crowded and crowded[1] == ["app"]
+
+
+def test_roles_made_since_the_first_bring_up_cost_no_call_each_when_they_are_many(tmp_path, aws):
+    make_env(tmp_path, "test", """
+    name: test
+    region: us-east-1
+    aws: {target: sandbox}
+    components:
+      app: {}
+    """, {"app": {
+        "install-app.sh": "aws iam create-role --role-name app --assume-role-policy-document '{}' "
+                          "--tags \"$ENVCTL_TAGS_JSON\" >/dev/null\n",
+        "delete-app.sh": "aws iam delete-role --role-name app\n"}})
+    assert run_cli("up", "test", root=tmp_path).exit_code == 0
+
+    def roles_found() -> tuple[int, list[tuple[str, str | None]]]:
+        code, data = verify_json(tmp_path)
+        assert code == 5 and data["complete"] is True
+        return data["api_calls"], [(r["id"], r["component"]) for r in data["resources"] if r["type"] == "iam:role"]
+
+    calls, found = roles_found()
+    assert found == [("app", "app")]
+    iam = boto3.client("iam")
+    for i in range(60):  # another team's busy afternoon, after the environment came up
+        iam.create_role(RoleName=f"others-new-{i}", AssumeRolePolicyDocument="{}", Tags=tags(env=f"team{i}"))
+    assert roles_found() == (calls, [("app", "app")])  # read in bulk now: the same calls, not 60 more
 
 
 def test_a_region_not_covered_is_never_claimed_and_all_regions_finds_it(tmp_path, own_moto):

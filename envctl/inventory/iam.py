@@ -1,10 +1,11 @@
 """IAM (global, not in the tagging API): roles, customer-managed policies, instance profiles, OIDC providers.
 
-What verify costs must not grow with what other teams own. Roles come with their tags in the bulk
-``GetAccountAuthorizationDetails`` pages (up to 1,000 roles a page, no call per role). Policies and instance
-profiles are listed in pages of 1,000 too, but those lists carry no tags: only the ones created since the
-environment first came up (``scope.since``) can be its own, and only those get a tag call. Without a known
-first bring-up (no history), every one is read. OIDC providers (at most 100 an account) get one call each.
+What verify costs must not grow with what other teams own. Roles, policies and instance profiles are listed
+in pages of 1,000, but those lists carry no tags: only the ones created since the environment first came up
+(``scope.since``) can be its own, and only those get a tag call. Where that is many roles (or no first
+bring-up is known), roles come with their tags in the bulk ``GetAccountAuthorizationDetails`` pages instead,
+no call per role; without a known first bring-up, every policy and profile is read. OIDC providers (at most
+100 an account) get one call each.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from typing import Any
 from envctl.inventory.model import GLOBAL, Resource, Scope, make, paginate, parallel_map, tag_dict
 
 ACTIONS = (
-    "iam:GetAccountAuthorizationDetails", "iam:ListPolicies", "iam:ListPolicyTags",
+    "iam:ListRoles", "iam:GetRole", "iam:GetAccountAuthorizationDetails", "iam:ListPolicies", "iam:ListPolicyTags",
     "iam:ListInstanceProfiles", "iam:GetInstanceProfile",
     "iam:ListOpenIDConnectProviders", "iam:ListOpenIDConnectProviderTags",
     # down's re-check of what a delete should have removed: one call per resource of that component
-    "iam:GetRole", "iam:GetPolicy", "iam:GetOpenIDConnectProvider",
+    "iam:GetPolicy", "iam:GetOpenIDConnectProvider",
 )
 
 PAGE = {"PageSize": 1000}
@@ -29,19 +30,31 @@ def _client(scope: Scope) -> Any:
     return scope.client("iam", scope.global_region)
 
 
+# Up to this many roles created since the first bring-up get a GetRole each; more, and one bulk read of every
+# role with its tags costs less (and spares IAM's low rate limit).
+ROLE_LOOKUPS = 50
+
+
+def _made_by_a_script(role: Any) -> bool:
+    # Service-linked roles are made and removed by AWS services, never by a script.
+    return not str(role.get("Path", "")).startswith("/aws-service-role/")
+
+
 def collect_roles(scope: Scope, region: str) -> list[Resource]:
     client = _client(scope)
-    out = []
-    for role in paginate(client, "get_account_authorization_details", "RoleDetailList", Filter=["Role"],
-                         PaginationConfig=PAGE):
-        # Service-linked roles are made and removed by AWS services, never by a script.
-        if str(role.get("Path", "")).startswith("/aws-service-role/"):
-            continue
-        res = make(scope, arn=role["Arn"], type="iam:role", id=role["RoleName"], region=GLOBAL,
-                   tags=tag_dict(role.get("Tags")))
-        if res is not None:
-            out.append(res)
-    return out
+    roles: list[Any] | None = None
+    if scope.since is not None:
+        fresh = [r for r in paginate(client, "list_roles", "Roles", PaginationConfig=PAGE)
+                 if _made_by_a_script(r) and scope.created_since(r.get("CreateDate"))]
+        if len(fresh) <= ROLE_LOOKUPS:
+            roles = parallel_map(lambda r: r if "Tags" in r else client.get_role(RoleName=r["RoleName"])["Role"],
+                                 fresh, workers=4)  # AWS leaves tags out of the list (the sandbox fills them in)
+    if roles is None:
+        roles = [r for r in paginate(client, "get_account_authorization_details", "RoleDetailList", Filter=["Role"],
+                                     PaginationConfig=PAGE) if _made_by_a_script(r)]
+    found = (make(scope, arn=r["Arn"], type="iam:role", id=r["RoleName"], region=GLOBAL, tags=tag_dict(r.get("Tags")))
+             for r in roles)
+    return [res for res in found if res is not None]
 
 
 def collect_policies(scope: Scope, region: str) -> list[Resource]:

@@ -6,7 +6,8 @@ Also what ``down`` (per-component leak check, final verify) and ``status`` (cost
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -135,19 +136,48 @@ def verify_environment(env: Environment, root: Path, *, component: str | None = 
         from envctl.aws.session import client_factory_for
 
         client_factory = client_factory_for(env, root)
-    account = check_account(env, client_factory) if account_check else ""
-    if targets is None:
-        targets = targets_from(env, state_outputs(env))
-    regions, failures = env.scan_regions, dict[str, str]()
-    if all_regions:
-        try:
-            regions = enabled_regions(env, client_factory)
-        except Exception as err:  # the configured regions are still scanned; the report says what was not
-            failures["regions@" + env.region] = f"could not list the enabled regions: {describe_error(err)}"
-    survey = survey_of(env, client_factory, targets, regions=regions, account=account)
-    inventory = survey_collect(survey, client_factory, component=component, max_workers=max_workers)
+    # The account check runs beside the look (env.yaml names the account, so the look needs no answer first):
+    # a look is read-only, and when the check fails, what it found is thrown away with the error.
+    checking = _Background(lambda: check_account(env, client_factory)) if account_check else None
+    try:
+        if targets is None:
+            targets = targets_from(env, state_outputs(env))
+        regions, failures = env.scan_regions, dict[str, str]()
+        if all_regions:
+            try:
+                regions = enabled_regions(env, client_factory)
+            except Exception as err:  # the configured regions are still scanned; the report says what was not
+                failures["regions@" + env.region] = f"could not list the enabled regions: {describe_error(err)}"
+        survey = survey_of(env, client_factory, targets, regions=regions)
+        inventory = survey_collect(survey, client_factory, component=component, max_workers=max_workers)
+    finally:
+        if checking is not None:
+            checking.result()  # its error (no answer, the wrong account) wins over anything the look raised
     return build_report(env.name, inventory, prices, all_regions=all_regions and not failures,
                         extra_failures=failures)
+
+
+class _Background:
+    """One call on a thread of its own; ``result()`` waits for it and returns or raises what it did."""
+
+    def __init__(self, call: Callable[[], Any]) -> None:
+        self._call = call
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._value = self._call()
+        except BaseException as err:  # handed to the caller by result()
+            self._error = err
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 def sandbox_note(env: Environment, root: Path) -> str | None:
