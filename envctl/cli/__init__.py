@@ -107,7 +107,10 @@ def _exit_now(code: int) -> None:
     import atexit
     import threading
 
-    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+    runner = sys.modules.get("envctl.run.runner")
+    idle = getattr(runner, "STEP_THREAD_PREFIX", None)  # a finished run's step threads, kept for a next run
+    if any(t.is_alive() and not t.daemon and not (idle and t.name.startswith(idle))
+           for t in threading.enumerate() if t is not threading.main_thread()):
         return  # a thread still working: the interpreter waits for it as usual
     atexit._run_exitfuncs()  # what the interpreter's shutdown would have run first (CPython's own call)
     for stream in (sys.stdout, sys.stderr):

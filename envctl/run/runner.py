@@ -14,7 +14,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -270,17 +270,23 @@ def schedule(nodes: Sequence[str], waits_for: Mapping[str, Sequence[str]], run_n
             with cond:
                 chosen = settle(node, ok)
             for other in chosen[1:]:
-                pool.submit(work, other)
+                started.append(pool.submit(work, other))
             node = chosen[0] if chosen else None
 
-    with ThreadPoolExecutor(max_workers=min(limit, max(1, len(nodes)))) as pool:
+    pool = _workers()
+    started: list[Future[None]] = []
+    try:
         with cond:
             first = take()
         for node in first:
-            pool.submit(work, node)
+            started.append(pool.submit(work, node))
         with cond:
             while running:
                 cond.wait(timeout=0.5)  # a signal handler runs here; the Cancel it trips stops take()
+    except BaseException:
+        while not all(f.done() for f in list(started)):  # what runs finishes (and is recorded) first
+            wait(list(started))
+        raise
     if crashed is not None:
         raise crashed
     settled = set(result.ok) | set(result.failed)
@@ -292,6 +298,23 @@ def schedule(nodes: Sequence[str], waits_for: Mapping[str, Sequence[str]], run_n
         else:
             result.not_started.append(n)
     return result
+
+
+# One pool of step threads for the process. A run ends without joining its idle workers (with a wide run that
+# cost tens of milliseconds) and the next run in the same process reuses them. The scheduler bounds how many
+# steps run at once; this only caps the threads.
+_POOL_LIMIT = 1024
+STEP_THREAD_PREFIX = "envctl-step"  # once a run is over, threads so named are idle: nothing to wait for
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _workers() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=_POOL_LIMIT, thread_name_prefix=STEP_THREAD_PREFIX)
+        return _pool
 
 
 def _block(node: str, dependents: Mapping[str, list[str]], failed_upstream: dict[str, set[str]],
