@@ -26,6 +26,25 @@ def test_every_field_is_saved_and_loaded(tmp_path):
     assert (loaded.up_since, loaded.sandbox_id, loaded.sleep) == (st.up_since, st.sandbox_id, st.sleep)
 
 
+def test_every_field_survives_a_copy_and_a_save_after_a_change_in_place(tmp_path):
+    st = EnvState("demo")
+    comp = st.component("net")
+    for f in dataclasses.fields(ComponentState):
+        if f.name != "name":
+            setattr(comp, f.name, {"K": f.name} if f.type.startswith("dict") else [f.name]
+                    if f.type.startswith("list") else 1.5 if "float" in f.type else f.name)
+    assert dataclasses.asdict(st.copy().components["net"]) == dataclasses.asdict(comp)
+    backend = LocalBackend(tmp_path)
+    backend.save(st)
+    comp.outputs["K"] = "changed in place"  # the same dict object, as a run's update step changes it
+    st.component("db").state = "up"
+    backend.save(st)
+    text = backend.state_path("demo").read_text()
+    assert text == json.dumps(json.loads(text), separators=(",", ":")) + "\n"  # compact, as it always was
+    loaded = backend.load("demo")
+    assert loaded.components["net"].outputs == {"K": "changed in place"} and loaded.components["db"].state == "up"
+
+
 def test_a_copy_does_not_follow_later_changes():
     st = EnvState("demo")
     st.component("net").outputs["VPC_ID"] = "vpc-1"

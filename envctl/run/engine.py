@@ -218,7 +218,7 @@ class _Run:
             self.cancel.watch(None)
             if watcher is not None:
                 watcher.close()
-            writer.close()
+            writer.close(flush=False)  # the run's final save follows, whatever happened
 
     def _outcome(self, steps: Sequence[StepOutcome]) -> str:
         if self.crash is not None:

@@ -48,9 +48,12 @@ class StateWriter:
             except BaseException as err:  # handed to the run's own thread by close()
                 self._error = err
 
-    def close(self) -> None:
+    def close(self, *, flush: bool = True) -> None:
+        """``flush=False``: drop a save not yet begun (the caller saves the final state itself)."""
         with self._cond:
             self._closing = True
+            if not flush:
+                self._dirty = False
             self._cond.notify()
         self._thread.join()
         if self._error is not None:

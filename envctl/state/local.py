@@ -19,7 +19,7 @@ from typing import Any
 from envctl.config.durations import now_iso
 from envctl.config.paths import PRIVATE_FILE, atomic_write_text, read_json, state_dir
 from envctl.errors import LockedError
-from envctl.state.model import EnvState, LockHolder
+from envctl.state.model import EnvState, LockHolder, StateEncoder
 
 
 class LocalBackend:
@@ -27,6 +27,7 @@ class LocalBackend:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._encoder = StateEncoder()
 
     @property
     def base(self) -> Path:
@@ -46,7 +47,7 @@ class LocalBackend:
         state.updated = now_iso()
         # written after every step of a run: compact (python -m json.tool shows it indented); owner-only, as
         # it holds the outputs, masked secrets among them
-        text = json.dumps(state.to_dict(), separators=(",", ":")) + "\n"
+        text = self._encoder.encode(state) + "\n"
         atomic_write_text(self.state_path(state.env), text, mode=PRIVATE_FILE)
         state.exists = True
 

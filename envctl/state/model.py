@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import json
 import os
 import socket
 from collections.abc import Callable
@@ -45,6 +46,11 @@ class ComponentState:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**known)
 
+    def copy(self) -> ComponentState:
+        return ComponentState(self.name, self.state, self.since, self.last_action, self.last_result,
+                              self.last_run_id, self.duration_s, dict(self.outputs), dict(self.scripts),
+                              dict(self.deleted_outputs), list(self.masked_outputs))
+
     def to_dict(self) -> dict[str, Any]:
         # by hand, not dataclasses.asdict: the run saves a snapshot after every step, and asdict's deep
         # recursion was the largest cost of a step
@@ -72,17 +78,20 @@ class EnvState:
             self.components[name] = ComponentState(name)
         return self.components[name]
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"env": self.env, "components": {n: c.to_dict() for n, c in self.components.items()},
-                "up_since": self.up_since, "sandbox_id": self.sandbox_id, "sleep": copy.deepcopy(self.sleep),
+    def to_dict(self, *, components: bool = True) -> dict[str, Any]:
+        """``components=False``: everything but ``env`` and the components (what :class:`StateEncoder` adds)."""
+        rest = {"up_since": self.up_since, "sandbox_id": self.sandbox_id, "sleep": copy.deepcopy(self.sleep),
                 "updated": self.updated, "version": self.version}
+        if not components:
+            return rest
+        return {"env": self.env, "components": {n: c.to_dict() for n, c in self.components.items()}, **rest}
 
     def copy(self) -> EnvState:
         """A snapshot that later changes to this state do not reach."""
         return EnvState(env=self.env, up_since=self.up_since, sandbox_id=self.sandbox_id,
                         sleep=copy.deepcopy(self.sleep), updated=self.updated, version=self.version,
                         exists=self.exists,
-                        components={n: ComponentState.from_dict(c.to_dict()) for n, c in self.components.items()})
+                        components={n: c.copy() for n, c in self.components.items()})
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, source: str) -> EnvState:
@@ -111,6 +120,32 @@ class EnvState:
             if only in ("up", "down", "asleep"):
                 return only
         return "partial"
+
+
+class StateEncoder:
+    """An environment's state as the compact JSON both backends write, after every step of a run: each
+    component's JSON is kept and made again only when its content changed, so a save costs what changed, not
+    the whole environment (with 200 components, about a fifth of the time). The text is exactly
+    ``json.dumps(state.to_dict(), separators=(",", ":"))``."""
+
+    def __init__(self) -> None:
+        self._parts: dict[str, tuple[dict[str, Any], str]] = {}
+
+    def encode(self, state: EnvState) -> str:
+        parts = []
+        for name, comp in state.components.items():
+            data = comp.to_dict()
+            known = self._parts.get(name)
+            if known is None or known[0] != data:
+                known = (data, _compact(data))
+                self._parts[name] = known
+            parts.append(f"{_compact(name)}:{known[1]}")
+        rest = state.to_dict(components=False)
+        return f'{{"env":{_compact(state.env)},"components":{{{",".join(parts)}}},{_compact(rest)[1:]}'
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from envctl.config.durations import now_iso
 from envctl.errors import ConfigError, StateError
 from envctl.state.local import merge_run_records
 from envctl.state.lock import DynamoLock, aws_error_code, aws_errors, expires_of, state_failure
-from envctl.state.model import EnvState, LockHolder
+from envctl.state.model import EnvState, LockHolder, StateEncoder
 
 #: on every PutObject: the state and history are encrypted at rest whatever the bucket's default says
 ENCRYPTED = {"ServerSideEncryption": "AES256"}
@@ -89,6 +89,7 @@ class S3Backend:
         self.table: str = config.lock_table
         self.ttl = float(config.lock_ttl)
         self.clock = clock
+        self._encoder = StateEncoder()
         self._factory = client_factory or boto3_client_factory()
         self._clients: dict[str, Any] = {}
         self._etags: dict[str, str | None] = {}  # env -> ETag last read or written (None: no object)
@@ -154,7 +155,7 @@ class S3Backend:
         env = state.env
         if env in self._lost:
             raise self._lost_error(env)
-        body = (json.dumps(state.to_dict(), separators=(",", ":")) + "\n").encode()
+        body = (self._encoder.encode(state) + "\n").encode()
         args: dict[str, Any] = {"Bucket": self.bucket, "Key": self.state_key(env), "Body": body,
                                 "ContentType": "application/json", **ENCRYPTED}
         condition: dict[str, str] = {}
