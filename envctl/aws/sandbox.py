@@ -23,8 +23,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -32,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import envctl
+from envctl.aws import loopback
 from envctl.aws.sandbox_server import INFO_PATH
 from envctl.aws.shim import endpoint_env
 from envctl.config.durations import now_iso
@@ -216,13 +215,7 @@ def _write_record(root: Path, info: SandboxInfo) -> None:
 
 
 def _get(url: str, timeout: float = 1.5) -> tuple[int, bytes] | None:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
-            return int(resp.status), resp.read()
-    except urllib.error.HTTPError as err:
-        return int(err.code), b""
-    except (OSError, ValueError):
-        return None
+    return loopback.request(url, timeout=timeout)
 
 
 def _get_json(url: str) -> Any:
@@ -357,11 +350,12 @@ def _ssm(endpoint: str, action: str, body: dict[str, Any]) -> dict[str, Any] | N
     headers = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": f"AmazonSSM.{action}",
                "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ssm/aws4_request, "
                                 "SignedHeaders=host, Signature=0"}
-    req = urllib.request.Request(endpoint + "/", data=json.dumps(body).encode(), headers=headers,
-                                 method="POST")
+    got = loopback.request(endpoint + "/", method="POST", body=json.dumps(body).encode(), headers=headers,
+                           timeout=5)
+    if got is None or got[0] != 200:
+        return None
     try:
-        with urllib.request.urlopen(req, timeout=5) as resp:
-            data = json.loads(resp.read() or b"{}")
-    except (OSError, ValueError):
+        data = json.loads(got[1] or b"{}")
+    except ValueError:
         return None
     return data if isinstance(data, dict) else None
