@@ -437,3 +437,22 @@ def test_run_directories_list_in_the_order_the_runs_started(tmp_path: Path, aws:
     started = [r["run_id"] for r in json.loads(run_cli("history", "demo", "--json", root=tmp_path).stdout)]
     assert len(started) == 4
     assert sorted(p.name for p in (tmp_path / ".envctl" / "runs").iterdir()) == started
+
+
+def test_an_edited_env_yaml_is_read_again(tmp_path: Path, aws: str) -> None:
+    # the parsed env.yaml is remembered by content in .envctl/cache: an edit must still be seen at once
+    said = tmp_path / "said"
+    env_dir = make_env(tmp_path, "demo", f"""
+    name: demo
+    region: us-east-1
+    aws: {{target: sandbox}}
+    vars: {{GREETING: hello, SAID: {said}}}
+    components:
+      a: {{}}
+    """, {"a": {"install-a.sh": 'echo "$GREETING" >> "$SAID"\n', "delete-a.sh": ":\n"}})
+    assert run_cli("up", "demo", root=tmp_path).exit_code == 0
+    assert run_cli("down", "demo", "--yes", "--no-verify", root=tmp_path).exit_code == 0
+    yaml_file = env_dir / "env.yaml"
+    yaml_file.write_text(yaml_file.read_text().replace("GREETING: hello", "GREETING: bonjour"))
+    assert run_cli("up", "demo", root=tmp_path).exit_code == 0
+    assert said.read_text().split() == ["hello", "bonjour"]

@@ -12,8 +12,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import yaml
-
 from envctl.config.durations import parse_duration
 from envctl.config.model import (
     ACTIONS,
@@ -32,6 +30,7 @@ from envctl.config.model import (
     VerifyConfig,
 )
 from envctl.config.regions import verify_regions
+from envctl.config.yaml_file import read_yaml
 from envctl.errors import ConfigError, EnvironmentNotFoundError
 
 # prefixes by which scripts are discovered in a component folder, per action
@@ -42,21 +41,6 @@ _DISCOVERY = {
     "sleep": ("sleep-",),
     "wake": ("wake-",),
 }
-
-
-def _read_yaml(file: Path) -> Any:
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as err:
-        raise ConfigError(file, f"cannot be read: {err.strerror}") from None
-    try:
-        # libyaml's loader when present: ten times faster on a large environment
-        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        line = mark.line + 1 if mark is not None else None
-        raise ConfigError(file, f"malformed YAML: {problem}", line=line) from None
 
 
 class Loader:
@@ -117,7 +101,7 @@ class Loader:
 
     # ---- sections
     def load(self, folder_name: str) -> Environment:
-        data = _read_yaml(self.file)
+        data = read_yaml(self.file, self.root / ".envctl" / "cache" / f"env-{folder_name}.json")
         if data is None:
             raise self.fail(None, "is empty", hint="an environment needs at least name, region and components")
         if not isinstance(data, dict):
