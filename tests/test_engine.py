@@ -456,3 +456,22 @@ def test_an_edited_env_yaml_is_read_again(tmp_path: Path, aws: str) -> None:
     yaml_file.write_text(yaml_file.read_text().replace("GREETING: hello", "GREETING: bonjour"))
     assert run_cli("up", "demo", root=tmp_path).exit_code == 0
     assert said.read_text().split() == ["hello", "bonjour"]
+
+
+def test_the_state_saved_while_steps_run_has_every_finished_step(tmp_path: Path, aws: str) -> None:
+    # Saves during a run write only what changed since the last one: a step that starts after ten others
+    # must find all ten recorded as up in the state file before the run's final save.
+    ten = {f"a{i}": {"install": f"sleep 0.0{i}\n"} for i in range(10)}
+    wait_for_ten = """
+state="$ENVCTL_ROOT/.envctl/state/demo.json"
+for _ in $(seq 100); do
+  [ "$(grep -o '"state":"up"' "$state" | wc -l)" -ge 10 ] && exit 0
+  sleep 0.05
+done
+exit 1
+"""
+    build(tmp_path, {**ten, "z": {"deps": list(ten), "install": wait_for_ten}})
+    assert run_cli("up", "demo", root=tmp_path).exit_code == 0
+    assert run_cli("down", "demo", "--yes", "--no-verify", root=tmp_path).exit_code == 0
+    res = run_cli("up", "demo", root=tmp_path)  # now each of the ten changes from a recorded "down"
+    assert res.exit_code == 0, res.output

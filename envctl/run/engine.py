@@ -29,7 +29,7 @@ from envctl.run.hooks import NO_HOOKS, RunHooks
 from envctl.run.redact import Redactor, secret_env_values
 from envctl.run.results import NullReporter, Reporter, RunError, RunOptions, RunResult, StepOutcome
 from envctl.run.scriptenv import read_outputs, script_environment, script_hashes
-from envctl.run.support import StateWriter, acquire, forward_signals, git_commit
+from envctl.run.support import StateWriter, acquire, forward_signals, git_commit, new_run_id
 from envctl.run.watchdog import ScriptWatcher
 from envctl.state.backends import backend_for
 from envctl.state.model import EnvState, LockHolder, StateBackend
@@ -68,14 +68,6 @@ def run_scripts(env: Environment, action: str, options: RunOptions, *, reverse: 
     return _Run(env, action, action, nodes, waits, decide_script(action), options, **kw).execute()
 
 
-def new_run_id(now: float | None = None) -> str:
-    """``20261130T120356Z-8a3f``: the UTC second, then the fraction of it in 1/65536ths, so run ids (and the
-    run directories named by them) sort in the order the runs started, even within one second."""
-    now = time.time() if now is None else now
-    whole = int(now)
-    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(whole)) + f"-{int((now - whole) * 0x10000):04x}"
-
-
 # ---------------------------------------------------------------- one run
 
 
@@ -101,6 +93,10 @@ class _Run:
         self.run_dir = state_dir(env.root) / "runs" / self.run_id
         self.lock = threading.Lock()
         self.save_lock = threading.Lock()
+        # While the steps run only _apply changes components, noting which: a save copies and encodes those
+        # alone. Outside the steps (hooks, the final save) every save is whole.
+        self.incremental, self.changed = False, set[str]()
+        self.snapshot: EnvState | None = None
         self.steps: dict[str, StepOutcome] = {}
         self.leaks: dict[str, tuple[str, ...]] = {}
         self.warnings: list[str] = []
@@ -209,11 +205,15 @@ class _Run:
         # once, that wait lands between a dependency's end and its dependent's start. 1 ms keeps it small.
         switch = sys.getswitchinterval()
         sys.setswitchinterval(min(switch, 0.001))
+        with self.lock:
+            self.incremental, self.snapshot = True, None  # the first save of the steps is whole
         try:
             return runner.schedule(self.nodes, self.waits_for, self._run_node, parallel=self.options.parallel,
                                    fail_fast=self.options.fail_fast, cancel=self.cancel, weights=weights,
                                    on_batch_done=writer.mark)
         finally:
+            with self.lock:
+                self.incremental = False
             sys.setswitchinterval(switch)
             self.cancel.watch(None)
             if watcher is not None:
@@ -327,6 +327,7 @@ class _Run:
 
     def _apply(self, name: str, step: StepOutcome, outputs: dict[str, str], hashes: dict[str, str]) -> None:
         with self.lock:
+            self.changed.add(name)
             comp = self.state.component(name)
             comp.last_action, comp.last_result = step.action, step.result
             comp.last_run_id, comp.duration_s = self.run_id, round(step.duration_s, 3)
@@ -359,11 +360,14 @@ class _Run:
         lost, the state belongs to whoever holds it now: nothing is written."""
         if self.lost is not None:
             return
-        with self.lock:
-            snapshot = self.state.copy()
         with self.save_lock:
+            with self.lock:
+                changed, self.changed = self.changed, set()
+                incremental = self.incremental and self.snapshot is not None
+                snapshot = self.state.copy(reusing=self.snapshot if incremental else None, changed=changed)
+                self.snapshot = snapshot
             try:
-                self.backend.save(snapshot)
+                self.backend.save(snapshot, changed=changed if incremental else None)
             except StateError:
                 if self.lost is not None:  # the write found the lock gone before the renewer did
                     return

@@ -178,3 +178,11 @@ def git_commit(root: Path) -> str | None:
             return None
         return None
     return None
+
+
+def new_run_id(now: float | None = None) -> str:
+    """``20261130T120356Z-8a3f``: the UTC second, then the fraction of it in 1/65536ths, so run ids (and the
+    run directories named by them) sort in the order the runs started, even within one second."""
+    now = time.time() if now is None else now
+    whole = int(now)
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(whole)) + f"-{int((now - whole) * 0x10000):04x}"

@@ -11,7 +11,7 @@ import contextlib
 import errno
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -43,11 +43,11 @@ class LocalBackend:
             return EnvState(env=env)
         return EnvState.from_dict(data, source=str(path))
 
-    def save(self, state: EnvState) -> None:
+    def save(self, state: EnvState, *, changed: Collection[str] | None = None) -> None:
         state.updated = now_iso()
         # written after every step of a run: compact (python -m json.tool shows it indented); owner-only, as
         # it holds the outputs, masked secrets among them
-        text = self._encoder.encode(state) + "\n"
+        text = self._encoder.encode(state, changed) + "\n"
         atomic_write_text(self.state_path(state.env), text, mode=PRIVATE_FILE)
         state.exists = True
 

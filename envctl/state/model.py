@@ -8,7 +8,7 @@ import copy
 import json
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -86,12 +86,15 @@ class EnvState:
             return rest
         return {"env": self.env, "components": {n: c.to_dict() for n, c in self.components.items()}, **rest}
 
-    def copy(self) -> EnvState:
-        """A snapshot that later changes to this state do not reach."""
+    def copy(self, *, reusing: EnvState | None = None, changed: Collection[str] = ()) -> EnvState:
+        """A snapshot that later changes to this state do not reach. ``reusing``: an earlier snapshot whose
+        components (never changed themselves) stand in for those not ``changed`` since it was taken."""
+        earlier = reusing.components if reusing is not None else {}
         return EnvState(env=self.env, up_since=self.up_since, sandbox_id=self.sandbox_id,
                         sleep=copy.deepcopy(self.sleep), updated=self.updated, version=self.version,
                         exists=self.exists,
-                        components={n: c.copy() for n, c in self.components.items()})
+                        components={n: earlier[n] if n in earlier and n not in changed else c.copy()
+                                    for n, c in self.components.items()})
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, source: str) -> EnvState:
@@ -129,16 +132,19 @@ class StateEncoder:
     ``json.dumps(state.to_dict(), separators=(",", ":"))``."""
 
     def __init__(self) -> None:
-        self._parts: dict[str, tuple[dict[str, Any], str]] = {}
+        self._parts: dict[tuple[str, str], tuple[dict[str, Any], str]] = {}
 
-    def encode(self, state: EnvState) -> str:
+    def encode(self, state: EnvState, changed: Collection[str] | None = None) -> str:
+        """``changed``: the caller vouches that no other component changed since this encoder last encoded
+        this environment (those are not even compared); None compares every one."""
         parts = []
         for name, comp in state.components.items():
-            data = comp.to_dict()
-            known = self._parts.get(name)
-            if known is None or known[0] != data:
-                known = (data, _compact(data))
-                self._parts[name] = known
+            known = self._parts.get((state.env, name))
+            if known is None or changed is None or name in changed:
+                data = comp.to_dict()
+                if known is None or known[0] != data:
+                    known = (data, _compact(data))
+                    self._parts[(state.env, name)] = known
             parts.append(f"{_compact(name)}:{known[1]}")
         rest = state.to_dict(components=False)
         return f'{{"env":{_compact(state.env)},"components":{{{",".join(parts)}}},{_compact(rest)[1:]}'
@@ -181,7 +187,7 @@ class StateBackend(Protocol):
 
     def load(self, env: str) -> EnvState: ...
 
-    def save(self, state: EnvState) -> None: ...
+    def save(self, state: EnvState, *, changed: Collection[str] | None = None) -> None: ...
 
     def lock(self, env: str, holder: LockHolder, *,
              on_lost: Callable[[str], None] | None = None) -> contextlib.AbstractContextManager[list[str]]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -140,11 +140,11 @@ class S3Backend:
             raise StateError(f"{self.where(env)}: not valid JSON ({err})", hint=hint) from None
         return EnvState.from_dict(data, source=self.where(env))
 
-    def save(self, state: EnvState) -> None:
+    def save(self, state: EnvState, *, changed: Collection[str] | None = None) -> None:
         state.updated = now_iso()
-        self.put_state(state)
+        self.put_state(state, changed=changed)
 
-    def put_state(self, state: EnvState) -> None:
+    def put_state(self, state: EnvState, *, changed: Collection[str] | None = None) -> None:
         """Write ``state`` as it is (``updated`` untouched).
 
         While this backend holds the lock, the write is conditional on the ETag it last read or wrote. When
@@ -155,7 +155,7 @@ class S3Backend:
         env = state.env
         if env in self._lost:
             raise self._lost_error(env)
-        body = (self._encoder.encode(state) + "\n").encode()
+        body = (self._encoder.encode(state, changed) + "\n").encode()
         args: dict[str, Any] = {"Bucket": self.bucket, "Key": self.state_key(env), "Body": body,
                                 "ContentType": "application/json", **ENCRYPTED}
         condition: dict[str, str] = {}
