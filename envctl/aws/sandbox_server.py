@@ -14,7 +14,6 @@ resources. The info endpoint says ``"cloudtrail": true``.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
@@ -66,6 +65,8 @@ def _exit(signum: int, frame: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    import argparse  # here: every command imports this module for INFO_PATH, only the server parses arguments
+
     parser = argparse.ArgumentParser(prog="envctl.aws.sandbox_server")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import os
-import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +62,7 @@ def state_dir(root: Path) -> Path:
 def atomic_write_text(path: Path, text: str, *, mode: int | None = None) -> None:
     """Write ``text`` to ``path`` whole or not at all."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _temp_beside(path)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
@@ -74,6 +75,23 @@ def atomic_write_text(path: Path, text: str, *, mode: int | None = None) -> None
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+_temp_numbers = itertools.count()
+_temp_lock = threading.Lock()
+
+
+def _temp_beside(path: Path) -> tuple[int, str]:
+    """A new file next to ``path``, only this process's (O_EXCL, 0600): what ``tempfile.mkstemp`` does, without
+    importing tempfile and random on every command's way to its first script."""
+    while True:
+        with _temp_lock:
+            number = next(_temp_numbers)
+        tmp = str(path.parent / f".{path.name}.{os.getpid()}.{number}.tmp")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), tmp
+        except FileExistsError:  # left by a process of the same pid, killed long ago
+            continue
 
 
 def atomic_write_json(path: Path, data: Any, *, compact: bool = False) -> None:
