@@ -159,10 +159,10 @@ def _critical_path_line(result: RunResult) -> list[str]:
     picture)."""
     if not result.record or not result.steps:
         return []
-    from envctl.timeline.analysis import analyse
+    from envctl.timeline.analysis import critical_chain
 
-    line = analyse(dict(result.record))
-    path = [bar.component for bar in line.critical_bars]
-    if len(path) < 2:
+    chain = critical_chain(dict(result.record))
+    if len(chain) < 2:
         return []
-    return [f"  critical path ({format_duration(line.critical_path_s)}): " + " -> ".join(path)]
+    took = sum(bar.duration for bar in chain)
+    return [f"  critical path ({format_duration(took)}): " + " -> ".join(bar.component for bar in chain)]

@@ -221,7 +221,16 @@ def analyse(run: dict[str, Any]) -> RunTimeline:
 
 def critical_path(run: dict[str, Any]) -> list[str]:
     """The components of the chain that decided the run's wall time, earliest first."""
-    return [bar.component for bar in analyse(run).critical_bars]
+    return [bar.component for bar in critical_chain(run)]
+
+
+def critical_chain(run: dict[str, Any]) -> list[Bar]:
+    """The steps of :func:`analyse`'s critical path, without the layout a picture needs (what the end of a run
+    prints, right after its last step)."""
+    _, bars = _raw_bars(run)
+    bars.sort(key=lambda b: (b.start, b.end, b.index))
+    by_index = {bar.index: bar for bar in bars}
+    return [by_index[i] for i in _critical(bars, _waits_for(run, bars)[0])]
 
 
 def summary_line(run: dict[str, Any]) -> str:
