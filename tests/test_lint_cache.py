@@ -3,6 +3,8 @@ checked. Observed through `envctl up` as a user runs it."""
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -48,6 +50,26 @@ def test_a_script_edited_after_a_cached_lint_is_linted_again(tmp_path: Path, aws
     code, said = up(root)
     assert code == 2
     assert "pinned-latest" in said and "install-net.sh" in said
+
+
+def test_an_edit_that_keeps_size_and_mtime_is_still_linted_again(tmp_path: Path, aws: str) -> None:
+    # Hashes are remembered by stat, for files older than two seconds: age them past that, lint once, then
+    # change the text in place with the same size and put the modification time back. The change time
+    # still moves, so the edit is seen.
+    root = project(tmp_path)
+    script = root / "environments/demo/net/install-net.sh"
+    before = script.stat()
+    time.sleep(2.1)
+    assert up(root)[0] == 0
+    text = script.read_text()
+    edited = text.replace("10.0.0.0/16", "nginx:1.27")  # one character shorter
+    edited = edited.replace("nginx:1.27", "ngx:latest") + " "  # now pinned to latest, and as long as before
+    assert len(edited) == len(text) and edited != text
+    script.write_text(edited)
+    os.utime(script, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (script.stat().st_size, script.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    code, said = up(root)
+    assert code == 2 and "pinned-latest" in said, said
 
 
 def test_a_script_that_lost_its_exec_bit_is_refused_though_its_text_is_cached(tmp_path: Path, aws: str) -> None:

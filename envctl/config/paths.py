@@ -113,14 +113,15 @@ def read_json(path: Path) -> Any:
                          hint="move the file aside; envctl starts from no state") from None
 
 
-_HASHES: dict[tuple[str, int, int, int], str] = {}
+_HASHES: dict[tuple[str, int, int, int, int], str] = {}
 
 
 def sha256_file(path: Path) -> str:
-    """The file's sha256, remembered by path, inode, size and modification time (as git's index does), so that
-    a file hashed by the lint before a run is not read again by the run that records its hash."""
+    """The file's sha256, remembered by path, inode, size, modification and change times (as git's index
+    does), so that a file hashed by the lint before a run is not read again by the run that records its hash.
+    The change time moves with every write, even one that puts the modification time back."""
     st = path.stat()
-    key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+    key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
     known = _HASHES.get(key)
     if known is None:
         digest = hashlib.sha256()

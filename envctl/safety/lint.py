@@ -81,9 +81,12 @@ def lint_environment(env: Environment, *, use_shellcheck: bool = True,
             if component.scripts.for_action(action) is None:
                 findings.append(Finding(env.file, 0, INCOMPLETE_PAIR, "error",
                                         f"component '{name}' has no {action} script"))
-    env_text = read_text(env.file)
-    if env_text is not None:
-        findings += scan_text(env.file, env_text)
+    if cache is not None:
+        findings += cache.text(env.file)
+    else:
+        env_text = read_text(env.file)
+        if env_text is not None:
+            findings += scan_text(env.file, env_text)
     scripts, others = environment_files(env)
     for path in scripts:
         findings += cache.script(path) if cache is not None else lint_script(path)

@@ -7,6 +7,11 @@ sha256 of the text and the script's folder, records the sha256 of every file the
 only while each of those still matches. The whole cache is keyed by envctl's version and by the identity of
 the rule modules (a changed rule file empties it). It lives in ``.envctl/cache/lint.json``; a cache that
 cannot be read is ignored and rewritten, one that cannot be written only costs the next run its scan.
+
+The sha256 of each script is remembered too, by its inode, size, modification and change times (as git's
+index does): a script whose stat is unchanged is not read again to be hashed. The change time cannot be set
+back by a user, so any write to the file misses; a file changed in the last two seconds is not remembered
+(a second write in the same clock tick would not show in its stat).
 """
 
 from __future__ import annotations
@@ -14,6 +19,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
+import stat
+import time
 from pathlib import Path
 from typing import Any
 
@@ -41,13 +49,15 @@ class LintCache:
         self.path = path
         self.stamp = _stamp()
         self.entries: dict[str, _Entry] = {}
+        self.hashes: dict[str, list[Any]] = {}  # path -> [inode, size, mtime_ns, ctime_ns, sha256]
         self.used: set[str] = set()
         self.dirty = False
         if path is not None:
-            with contextlib.suppress(OSError, ValueError, AttributeError):
+            with contextlib.suppress(OSError, ValueError, AttributeError, TypeError):
                 data = json.loads(path.read_text(encoding="utf-8"))
                 if data.get("stamp") == self.stamp:
                     self.entries = dict(data["entries"])
+                    self.hashes = dict(data.get("hashes") or {})
 
     @classmethod
     def for_root(cls, root: Path) -> LintCache:
@@ -55,10 +65,14 @@ class LintCache:
 
     def script(self, path: Path) -> list[Finding]:
         """:func:`envctl.safety.lint_rules.lint_script`, from the cache when the text and its sources match."""
-        if not path.is_file():
+        try:
+            st = path.stat()
+        except OSError:
+            st = None
+        if st is None or not stat.S_ISREG(st.st_mode):
             return lint_rules.lint_script(path)  # missing, or not a file: nothing to remember
         findings = mode_findings(path)
-        key = f"script:{sha256_file(path)}:{path.parent}"
+        key = f"script:{self._sha256(path, st)}:{path.parent}"
         self.used.add(key)
         entry = self.entries.get(key)
         if entry is None or not _sources_match(entry):
@@ -85,6 +99,18 @@ class LintCache:
             entry = self._put(key, found, {})
         return _findings(path, entry)
 
+    def _sha256(self, path: Path, st: os.stat_result) -> str:
+        name = str(path)
+        ident = [st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+        known = self.hashes.get(name)
+        if known is not None and known[:4] == ident:
+            return str(known[4])
+        digest = sha256_file(path)
+        if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) > 2_000_000_000:
+            self.hashes[name] = [*ident, digest]
+            self.dirty = True
+        return digest
+
     def _put(self, key: str, found: list[Finding], sources: dict[str, str]) -> _Entry:
         entry = {"findings": [[f.line, f.rule, f.severity, f.message] for f in found], "sources": sources}
         self.entries[key] = entry
@@ -96,9 +122,11 @@ class LintCache:
             return
         if len(self.entries) > _MAX_ENTRIES:
             self.entries = {k: v for k, v in self.entries.items() if k in self.used}
+        if len(self.hashes) > _MAX_ENTRIES:
+            self.hashes = {}
         with contextlib.suppress(OSError):
-            atomic_write_text(self.path, json.dumps({"stamp": self.stamp, "entries": self.entries},
-                                                    separators=(",", ":")))
+            atomic_write_text(self.path, json.dumps({"stamp": self.stamp, "entries": self.entries,
+                                                     "hashes": self.hashes}, separators=(",", ":")))
         self.dirty = False
 
 
