@@ -116,6 +116,12 @@ def read_json(path: Path) -> Any:
 _HASHES: dict[tuple[str, int, int, int, int], str] = {}
 
 
+def remember_sha256(path: Path, st: os.stat_result, digest: str) -> None:
+    """Let :func:`sha256_file` answer for ``path`` while its stat is ``st`` (a hash known from elsewhere, such
+    as the lint cache, under the same identity)."""
+    _HASHES[(str(path), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)] = digest
+
+
 def sha256_file(path: Path) -> str:
     """The file's sha256, remembered by path, inode, size, modification and change times (as git's index
     does), so that a file hashed by the lint before a run is not read again by the run that records its hash.

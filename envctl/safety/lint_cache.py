@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from envctl import __version__
-from envctl.config.paths import atomic_write_text, sha256_file, state_dir
+from envctl.config.paths import atomic_write_text, remember_sha256, sha256_file, state_dir
 from envctl.safety import lint_rules, shellparse
 from envctl.safety.lint_rules import Finding, content_findings, mode_findings, scan_text
 
@@ -104,6 +104,7 @@ class LintCache:
         ident = [st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
         known = self.hashes.get(name)
         if known is not None and known[:4] == ident:
+            remember_sha256(path, st, str(known[4]))  # the run that records the script's hash asks again
             return str(known[4])
         digest = sha256_file(path)
         if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) > 2_000_000_000:
