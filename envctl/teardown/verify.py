@@ -6,8 +6,8 @@ Also what ``down`` (per-component leak check, final verify) and ``status`` (cost
 from __future__ import annotations
 
 import datetime as _dt
-import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -118,10 +118,10 @@ def enabled_regions(env: Environment, factory: ClientFactory) -> tuple[str, ...]
 
 
 def survey_of(env: Environment, factory: ClientFactory, targets: Targets, *,
-              regions: tuple[str, ...] | None = None, account: str = "") -> Survey:
+              regions: tuple[str, ...] | None = None) -> Survey:
     """What verify (and down's leak listing) looks for, and where: by default the environment's regions."""
     return Survey(env.name, regions or env.scan_regions, dict(targets.clusters), dict(targets.db_instances),
-                  since=first_bring_up(env), account=account or env.aws.account_id or "",
+                  since=first_bring_up(env), account=env.aws.account_id or "",
                   parents=dict(targets.parents))
 
 
@@ -138,46 +138,25 @@ def verify_environment(env: Environment, root: Path, *, component: str | None = 
         client_factory = client_factory_for(env, root)
     # The account check runs beside the look (env.yaml names the account, so the look needs no answer first):
     # a look is read-only, and when the check fails, what it found is thrown away with the error.
-    checking = _Background(lambda: check_account(env, client_factory)) if account_check else None
-    try:
-        if targets is None:
-            targets = targets_from(env, state_outputs(env))
-        regions, failures = env.scan_regions, dict[str, str]()
-        if all_regions:
-            try:
-                regions = enabled_regions(env, client_factory)
-            except Exception as err:  # the configured regions are still scanned; the report says what was not
-                failures["regions@" + env.region] = f"could not list the enabled regions: {describe_error(err)}"
-        survey = survey_of(env, client_factory, targets, regions=regions)
-        inventory = survey_collect(survey, client_factory, component=component, max_workers=max_workers)
-    finally:
-        if checking is not None:
-            checking.result()  # its error (no answer, the wrong account) wins over anything the look raised
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="envctl-account") as pool:
+        checking = pool.submit(check_account, env, client_factory) if account_check else None
+        try:
+            if targets is None:
+                targets = targets_from(env, state_outputs(env))
+            regions, failures = env.scan_regions, dict[str, str]()
+            if all_regions:
+                try:
+                    regions = enabled_regions(env, client_factory)
+                except Exception as err:
+                    # the configured regions are still scanned; the report says what was not
+                    failures["regions@" + env.region] = f"could not list the enabled regions: {describe_error(err)}"
+            survey = survey_of(env, client_factory, targets, regions=regions)
+            inventory = survey_collect(survey, client_factory, component=component, max_workers=max_workers)
+        finally:
+            if checking is not None:
+                checking.result()  # its error (no answer, the wrong account) wins over anything the look raised
     return build_report(env.name, inventory, prices, all_regions=all_regions and not failures,
                         extra_failures=failures)
-
-
-class _Background:
-    """One call on a thread of its own; ``result()`` waits for it and returns or raises what it did."""
-
-    def __init__(self, call: Callable[[], Any]) -> None:
-        self._call = call
-        self._value: Any = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            self._value = self._call()
-        except BaseException as err:  # handed to the caller by result()
-            self._error = err
-
-    def result(self) -> Any:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._value
 
 
 def sandbox_note(env: Environment, root: Path) -> str | None:
