@@ -193,12 +193,7 @@ def _assign_lanes(bars: list[Bar]) -> tuple[list[Bar], int]:
 
 def analyse(run: dict[str, Any]) -> RunTimeline:
     """Lay out one history run record: bars by start time, lanes, the critical path."""
-    if not isinstance(run, dict) or "run_id" not in run:
-        raise StateError("not a run record: it has no run_id")
-    origin, bars = _raw_bars(run)
-    bars.sort(key=lambda b: (b.start, b.end, b.index))
-    waits, reverse = _waits_for(run, bars)
-    critical = _critical(bars, waits)
+    origin, bars, reverse, critical = _chain(run)
     on_path = set(critical)
     bars = [replace(b, critical=b.index in on_path) for b in bars]
     bars, lanes = _assign_lanes(bars)
@@ -227,10 +222,19 @@ def critical_path(run: dict[str, Any]) -> list[str]:
 def critical_chain(run: dict[str, Any]) -> list[Bar]:
     """The steps of :func:`analyse`'s critical path, without the layout a picture needs (what the end of a run
     prints, right after its last step)."""
-    _, bars = _raw_bars(run)
-    bars.sort(key=lambda b: (b.start, b.end, b.index))
+    _, bars, _, critical = _chain(run)
     by_index = {bar.index: bar for bar in bars}
-    return [by_index[i] for i in _critical(bars, _waits_for(run, bars)[0])]
+    return [by_index[i] for i in critical]
+
+
+def _chain(run: dict[str, Any]) -> tuple[_dt.datetime, list[Bar], bool, list[int]]:
+    """A run record's bars by start time, whether it ran reversed, and its critical path (Bar.index values)."""
+    if not isinstance(run, dict) or "run_id" not in run:
+        raise StateError("not a run record: it has no run_id")
+    origin, bars = _raw_bars(run)
+    bars.sort(key=lambda b: (b.start, b.end, b.index))
+    waits, reverse = _waits_for(run, bars)
+    return origin, bars, reverse, _critical(bars, waits)
 
 
 def summary_line(run: dict[str, Any]) -> str:
