@@ -116,18 +116,23 @@ def read_json(path: Path) -> Any:
 _HASHES: dict[tuple[str, int, int, int, int], str] = {}
 
 
+def file_identity(st: os.stat_result) -> tuple[int, int, int, int]:
+    """Inode, size, modification and change times (as git's index keys a file): the change time moves with
+    every write, even one that puts the modification time back."""
+    return st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
 def remember_sha256(path: Path, st: os.stat_result, digest: str) -> None:
     """Let :func:`sha256_file` answer for ``path`` while its stat is ``st`` (a hash known from elsewhere, such
     as the lint cache, under the same identity)."""
-    _HASHES[(str(path), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)] = digest
+    key = (str(path), *file_identity(st))
+    _HASHES[key] = digest
 
 
-def sha256_file(path: Path) -> str:
-    """The file's sha256, remembered by path, inode, size, modification and change times (as git's index
-    does), so that a file hashed by the lint before a run is not read again by the run that records its hash.
-    The change time moves with every write, even one that puts the modification time back."""
-    st = path.stat()
-    key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+def sha256_file(path: Path, st: os.stat_result | None = None) -> str:
+    """The file's sha256, remembered by path and :func:`file_identity`, so that a file hashed by the lint before
+    a run is not read again by the run that records its hash. ``st``: the file's stat, when already taken."""
+    key = (str(path), *file_identity(st or path.stat()))
     known = _HASHES.get(key)
     if known is None:
         digest = hashlib.sha256()

@@ -8,10 +8,10 @@ only while each of those still matches. The whole cache is keyed by envctl's ver
 the rule modules (a changed rule file empties it). It lives in ``.envctl/cache/lint.json``; a cache that
 cannot be read is ignored and rewritten, one that cannot be written only costs the next run its scan.
 
-The sha256 of each script is remembered too, by its inode, size, modification and change times (as git's
-index does): a script whose stat is unchanged is not read again to be hashed. The change time cannot be set
-back by a user, so any write to the file misses; a file changed in the last two seconds is not remembered
-(a second write in the same clock tick would not show in its stat).
+The sha256 of each script is remembered too, by its inode, size, modification and change times
+(:func:`envctl.config.paths.file_identity`): a script whose stat is unchanged is not read again to be hashed.
+The change time cannot be set back by a user, so any write to the file misses; a file changed in the last two
+seconds is not remembered (a second write in the same clock tick would not show in its stat).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from envctl import __version__
-from envctl.config.paths import atomic_write_text, remember_sha256, sha256_file, state_dir
+from envctl.config.paths import atomic_write_text, file_identity, remember_sha256, sha256_file, state_dir
 from envctl.safety import lint_rules, shellparse
 from envctl.safety.lint_rules import Finding, content_findings, mode_findings, scan_text
 
@@ -101,12 +101,12 @@ class LintCache:
 
     def _sha256(self, path: Path, st: os.stat_result) -> str:
         name = str(path)
-        ident = [st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+        ident = list(file_identity(st))
         known = self.hashes.get(name)
         if known is not None and known[:4] == ident:
             remember_sha256(path, st, str(known[4]))  # the run that records the script's hash asks again
             return str(known[4])
-        digest = sha256_file(path)
+        digest = sha256_file(path, st)
         if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) > 2_000_000_000:
             self.hashes[name] = [*ident, digest]
             self.dirty = True
