@@ -214,12 +214,8 @@ def _write_record(root: Path, info: SandboxInfo) -> None:
         atomic_write_json(_record_path(root), record)
 
 
-def _get(url: str, timeout: float = 1.5) -> tuple[int, bytes] | None:
-    return loopback.request(url, timeout=timeout)
-
-
 def _get_json(url: str) -> Any:
-    got = _get(url)
+    got = loopback.request(url)
     if got is None or got[0] != 200:
         return None
     try:
@@ -234,7 +230,7 @@ def _probe(port: int) -> SandboxInfo | None:
     own = _own_info(port)
     if own is not None:
         return own
-    got = _get(endpoint + "/moto-api/")
+    got = loopback.request(endpoint + "/moto-api/")
     if got is not None and got[0] == 200 and b"moto" in got[1].lower():
         return SandboxInfo(pid=None, port=port, endpoint=endpoint, started=None,
                            identity=_marker_identity(endpoint))
