@@ -203,3 +203,29 @@ def test_durations(text, seconds):
     from envctl.config.durations import parse_duration
 
     assert parse_duration(text) == seconds
+
+
+def test_a_component_folder_linked_from_elsewhere_in_the_project_loads_as_its_target(tmp_path):
+    from envctl.config.load import load_environment
+
+    root = project(tmp_path, GOOD)
+    env_dir = root / "environments/demo"
+    shared = root / "shared/cluster"
+    shared.parent.mkdir()
+    (env_dir / "cluster").rename(shared)
+    (env_dir / "cluster").symlink_to(shared)
+    env = load_environment(root, "demo")
+    assert env.components["cluster"].dir == shared.resolve()
+    assert env.components["cluster"].scripts.install == shared.resolve() / "install-x.sh"
+    assert env.components["network"].dir == (env_dir / "network").resolve()
+
+
+def test_a_component_folder_linked_to_outside_the_project_is_refused(tmp_path):
+    root = project(tmp_path / "project", GOOD)
+    outside = tmp_path / "elsewhere"
+    (root / "environments/demo/cluster").rename(outside)
+    (root / "environments/demo/cluster").symlink_to(outside)
+    res = run_cli("up", "demo", root=root)
+    assert res.exit_code == 2, res.output
+    assert "components.cluster" in res.stderr and "'cluster' points outside the project root" in res.stderr
+    assert not (root / "ran").exists() and not (outside / "ran").exists()

@@ -48,6 +48,22 @@ class Loader:
         self.root = root.resolve()
         self.env_dir = env_dir
         self.file = file
+        self._real_dir: Path | None = None
+        self._plain_dirs: frozenset[str] | None = None
+
+    def real_env_dir(self) -> Path:
+        if self._real_dir is None:
+            self._real_dir = self.env_dir.resolve()
+        return self._real_dir
+
+    def plain_dirs(self) -> frozenset[str]:
+        """Names of the environment folder's subfolders that are folders themselves, not links: one of them
+        resolves to itself inside the resolved environment folder, with no path to walk (one listing for all
+        the components, where resolving each one stats every part of its path)."""
+        if self._plain_dirs is None:
+            with os.scandir(self.real_env_dir()) as entries:
+                self._plain_dirs = frozenset(e.name for e in entries if e.is_dir(follow_symlinks=False))
+        return self._plain_dirs
 
     def fail(self, key: str | None, message: str, hint: str | None = None) -> ConfigError:
         return ConfigError(self.file, message, key=key, hint=hint)
@@ -126,7 +142,7 @@ class Loader:
             raise self.fail("review", f"must be 'off' or 'required', not '{review}'")
         components = self.components(data.get("components"))
         return Environment(
-            name=name, root=self.root, dir=self.env_dir.resolve(), file=self.file, region=region,
+            name=name, root=self.root, dir=self.real_env_dir(), file=self.file, region=region,
             aws=self.aws(data.get("aws")), tags=MappingProxyType(tags),
             vars=MappingProxyType(self.str_map(data.get("vars"), "vars", var_names=True)),
             components=MappingProxyType(components), sleep=self.sleep(data.get("sleep")),
@@ -264,9 +280,13 @@ class Loader:
 
     def component_dir(self, name: str, key: str, value: Any) -> Path:
         rel = self.string(value, f"{key}.dir")
-        path = (self.env_dir / (rel if rel is not None else name)).resolve()
+        if rel is None and name in self.plain_dirs():  # a component name is one plain path part
+            path = self.real_env_dir() / name
+        else:
+            path = (self.env_dir / (rel if rel is not None else name)).resolve()
         if not _inside(path, self.root):
-            raise self.fail(f"{key}.dir", f"'{rel}' points outside the project root {self.root}",
+            raise self.fail(f"{key}.dir" if rel is not None else key,
+                            f"'{rel if rel is not None else name}' points outside the project root {self.root}",
                             hint="a component folder must live inside the project")
         if not path.is_dir():
             raise self.fail(f"{key}.dir" if rel is not None else key, f"folder {path} does not exist",
@@ -276,7 +296,9 @@ class Loader:
     def scripts(self, key: str, comp_dir: Path, data: dict[str, Any]) -> Scripts:
         found: dict[str, Path | None] = {}
         path: Path | None
-        listing = sorted(p for p in comp_dir.iterdir() if p.suffix == ".sh")
+        with os.scandir(comp_dir) as entries:  # an entry knows whether it is a file without a stat of its own
+            listing = sorted((e for e in entries if e.name.endswith(".sh") and e.name != ".sh"),
+                             key=lambda e: e.name)
         for action in ACTIONS:
             explicit = self.string(data.get(action), f"{key}.{action}")
             if explicit is not None:
@@ -301,8 +323,8 @@ class Loader:
         assert install is not None and delete is not None
         return Scripts(install=install, delete=delete, **found)
 
-    def discover(self, key: str, comp_dir: Path, action: str, listing: list[Path]) -> Path | None:
-        matches = [p for p in listing if p.name.startswith(_DISCOVERY[action]) and p.is_file()]
+    def discover(self, key: str, comp_dir: Path, action: str, listing: list[os.DirEntry[str]]) -> Path | None:
+        matches = [comp_dir / e.name for e in listing if e.name.startswith(_DISCOVERY[action]) and e.is_file()]
         if len(matches) > 1:
             raise self.fail(key, f"has {len(matches)} {action} scripts in {comp_dir}: "
                             f"{', '.join(p.name for p in matches)}",
