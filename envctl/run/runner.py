@@ -208,7 +208,8 @@ def schedule(nodes: Sequence[str], waits_for: Mapping[str, Sequence[str]], run_n
     independent branches go on unless ``fail_fast``. At most ``parallel`` run at once, longest remaining chain
     first. The worker that finishes a node starts the first node that became ready itself, with no hand-over
     to another thread, so a dependent starts the moment its last dependency is done. ``on_batch_done`` is
-    called after each finished node (keep it cheap: the caller's state writer only takes note there).
+    called after each finished node but the one that ends the schedule, after which the caller saves anyway
+    (keep it cheap: the caller's state writer only takes note there).
     """
     members = set(nodes)
     deps = {n: {d for d in waits_for.get(n, ()) if d in members} for n in nodes}
@@ -252,10 +253,11 @@ def schedule(nodes: Sequence[str], waits_for: Mapping[str, Sequence[str]], run_n
             result.failed.append(node)
             stop = stop or fail_fast
             _block(node, dependents, failed_upstream, node)
-        if on_batch_done is not None:
-            on_batch_done()
         chosen = take()
-        cond.notify_all()
+        if on_batch_done is not None and (running or chosen):  # after the last node the caller saves anyway
+            on_batch_done()
+        if not running:
+            cond.notify_all()  # the scheduler's own thread waits for nothing else
         return chosen
 
     def work(node: str | None) -> None:

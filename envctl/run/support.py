@@ -16,6 +16,9 @@ from typing import Any
 from envctl.run.cancel import Cancel
 from envctl.state.model import LockHolder, StateBackend
 
+# how long the writer lets a finished step's worker start the next steps before it saves
+_SETTLE_SECONDS = 0.005
+
 
 class StateWriter:
     """Saves the state after every batch of finished steps, on its own thread, so that serialising and syncing
@@ -41,6 +44,13 @@ class StateWriter:
                 while not self._dirty and not self._closing:
                     self._cond.wait()
                 if not self._dirty:
+                    return
+                # the thread that marked goes on to start what its step made ready: a save begun at once would
+                # take the interpreter from it (and the next steps coalesce into the same save)
+                deadline = time.monotonic() + _SETTLE_SECONDS
+                while not self._closing and (left := deadline - time.monotonic()) > 0:
+                    self._cond.wait(left)
+                if not self._dirty:  # dropped by close(flush=False)
                     return
                 self._dirty = False
             try:
