@@ -13,6 +13,10 @@ import typer
 from envctl.config.durations import format_duration
 from envctl.run.results import RunResult, StepOutcome
 
+# Imported with the run's other modules, not when the summary needs it: at the end of a long run the machine
+# has been idle and a first import there costs several times what it does while the command starts.
+from envctl.timeline.analysis import critical_chain
+
 _MARK = {"ok": "done", "failed": "FAILED", "timeout": "TIMED OUT", "interrupted": "interrupted",
          "error": "ENVCTL ERROR", "blocked": "blocked", "skipped": "skipped", "not_started": "not started"}
 
@@ -159,8 +163,6 @@ def _critical_path_line(result: RunResult) -> list[str]:
     picture)."""
     if not result.record or not result.steps:
         return []
-    from envctl.timeline.analysis import critical_chain
-
     chain = critical_chain(dict(result.record))
     if len(chain) < 2:
         return []
