@@ -198,3 +198,51 @@ def test_an_environment_on_a_stopped_sandbox_is_reported_gone(tmp_path: Path,
     message = sandbox.check_environment_alive(_root(tmp_path), "an-earlier-sandbox.0", env="test")
     assert message and "not running" in message and "envctl up test" in message
     assert sandbox.check_environment_alive(tmp_path, None) is None
+
+
+class _Answering(http.server.BaseHTTPRequestHandler):
+    """A server that answers the sandbox's info request with whatever boot id the test sets, and counts."""
+
+    boot_id = "first"
+    asked = 0
+
+    def do_GET(self) -> None:
+        type(self).asked += 1
+        body = json.dumps({"pid": 4242, "port": self.server.server_address[1], "started": "",
+                           "boot_id": type(self).boot_id, "generation": 0}).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_look_ahead_is_asked_once_and_never_answers_when_stale(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    _Answering.boot_id, _Answering.asked = "first", 0
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Answering)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        root = _root(tmp_path)
+        port = server.server_address[1]
+        (root / ".envctl").mkdir()
+        (root / ".envctl" / "sandbox.json").write_text(json.dumps({"pid": 4242, "port": port}))
+        sandbox.look_ahead(root)
+        info = sandbox.status(root)
+        assert info is not None and info.identity == "first.0" and _Answering.asked == 1  # not asked twice
+
+        sandbox.look_ahead(root)
+        time.sleep(2.2)  # the server changed meanwhile: an answer that old is asked again
+        _Answering.boot_id = "second"
+        info = sandbox.status(root)
+        assert info is not None and info.identity == "second.0" and _Answering.asked == 3
+
+        monkeypatch.setenv(sandbox.PORT_ENV, str(port))  # where a root without a record would look
+        sandbox.look_ahead(_root(tmp_path / "never-used-a-sandbox"))
+        time.sleep(0.2)
+        assert _Answering.asked == 3
+    finally:
+        server.shutdown()
+        server.server_close()

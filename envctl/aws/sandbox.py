@@ -22,6 +22,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Mapping
@@ -77,8 +78,40 @@ def configured_port(port: int | None = None) -> int:
                            hint=f"set {PORT_ENV} to a free TCP port between 1024 and 65535") from None
 
 
+# root -> (when asked, the thread asking, its answer once it has one)
+_looks: dict[Path, tuple[float, threading.Thread, list[SandboxInfo | None]]] = {}
+_LOOK_FRESH_SECONDS = 2.0
+
+
+def look_ahead(root: Path) -> None:
+    """Start asking, on a thread, whether the sandbox of a root that has used one runs.
+
+    A sandbox idle for a while takes tens of milliseconds to answer its first request. A command that will
+    ask (``up``, ``down``, ``sleep`` ...) calls this first thing, and the answer comes while it loads and
+    checks the environment. The next :func:`status` of the root takes it if it is at most two seconds old.
+    A root that never used a sandbox is not asked about one.
+    """
+    if root in _looks or not _record_path(root).is_file():
+        return
+    answer: list[SandboxInfo | None] = []
+    thread = threading.Thread(target=lambda: answer.append(_status(root)), name="envctl-sandbox-look",
+                              daemon=True)
+    _looks[root] = (time.monotonic(), thread, answer)
+    thread.start()
+
+
 def status(root: Path) -> SandboxInfo | None:
     """The sandbox this root uses, if one answers: the recorded one first, then the configured port."""
+    look = _looks.pop(root, None)
+    if look is not None:
+        asked, thread, answer = look
+        thread.join()
+        if answer and time.monotonic() - asked <= _LOOK_FRESH_SECONDS:
+            return answer[0]
+    return _status(root)
+
+
+def _status(root: Path) -> SandboxInfo | None:
     record = _read_record(root)
     ports: list[int] = []
     if record and isinstance(record.get("port"), int):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -27,9 +28,9 @@ def register(app: typer.Typer) -> None:
            force: bool = typer.Option(False, "--force", help="Re-run installs of components already up."),
            wait_lock: str | None = WAIT_LOCK) -> None:
         """Bring ENV up in dependency order, independent components in parallel. Resumes: what is up is skipped."""
+        root = _looking_ahead(ctx)
         from envctl.run import engine, lifecycle
 
-        root = cli_context(ctx).root()
         opts = engine.RunOptions(only=only, parallel=parallel, fail_fast=fail_fast, force=force,
                                  wait_lock=_wait(wait_lock))
         _finish(lambda rep: lifecycle.run(root, env, "up", opts, reporter=rep))
@@ -45,11 +46,11 @@ def register(app: typer.Typer) -> None:
                                             "delete and the final verify."),
              wait_lock: str | None = WAIT_LOCK) -> None:
         """Tear ENV down in reverse dependency order, then verify nothing is left ($0 after teardown)."""
+        root = _looking_ahead(ctx)
         from envctl.errors import RefusedError
         from envctl.run import engine, lifecycle, status
         from envctl.teardown import leaks
 
-        root = cli_context(ctx).root()
         name = status.pick_environment(root, env)
         order = lifecycle.down_plan(root, name, only)
         if not yes:
@@ -70,10 +71,10 @@ def register(app: typer.Typer) -> None:
                parallel: int = PARALLEL,
                wait_lock: str | None = WAIT_LOCK) -> None:
         """Run the update-*.sh scripts (in-place changes) of components that are up, in dependency order."""
+        root = _looking_ahead(ctx)
         from envctl.run import engine, lifecycle
 
         opts = engine.RunOptions(only=only, parallel=parallel, wait_lock=_wait(wait_lock))
-        root = cli_context(ctx).root()
         _finish(lambda rep: lifecycle.run(root, env, "update", opts, reporter=rep))
 
     @app.command("status")
@@ -116,6 +117,15 @@ def register(app: typer.Typer) -> None:
                 render.line(f"    {step['component']:<20} {step['action']:<8} {step['result']:<11} "
                             f"exit {step['exit_code']}  {step['duration_s']:.2f}s  {(step['sha256'] or '')[:12]}")
         render.line("see a run as a picture: envctl timeline RUN_ID")
+
+
+def _looking_ahead(ctx: typer.Context) -> Path:
+    """The project root, its sandbox asked about on a thread while the command loads what it runs."""
+    from envctl.aws.sandbox import look_ahead
+
+    root = cli_context(ctx).root()
+    look_ahead(root)
+    return root
 
 
 def _wait(text: str | None) -> float:

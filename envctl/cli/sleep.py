@@ -9,7 +9,7 @@ import typer
 
 from envctl.cli import render
 from envctl.cli.common import cli_context
-from envctl.cli.run import PARALLEL, WAIT_LOCK, _wait
+from envctl.cli.run import PARALLEL, WAIT_LOCK, _looking_ahead, _wait
 
 
 def register(app: typer.Typer) -> None:
@@ -21,10 +21,10 @@ def register(app: typer.Typer) -> None:
         """Put ENV to sleep: sleep-*.sh in reverse order, then ECS services, nodegroups and autoscaling groups
         to zero and RDS instances, Aurora clusters and EC2 instances stopped (waited for), the sizes remembered
         (in the state and as tags on each resource) for wake."""
+        root = _looking_ahead(ctx)
         from envctl.run import engine, status
         from envctl.sleep import orchestrate as sleepwake
 
-        root = cli_context(ctx).root()
         name = status.pick_environment(root, env, wanted=("up", "partial"), what="up")
         opts = engine.RunOptions(parallel=parallel, wait_lock=_wait(wait_lock))
         _finish(lambda rep: sleepwake.sleep(root, name, opts, reporter=rep))
@@ -36,10 +36,10 @@ def register(app: typer.Typer) -> None:
              wait_lock: str | None = WAIT_LOCK) -> None:
         """Wake ENV: restore the remembered sizes and start what sleep stopped, wait until it runs, then
         wake-*.sh in order."""
+        root = _looking_ahead(ctx)
         from envctl.run import engine, status
         from envctl.sleep import orchestrate as sleepwake
 
-        root = cli_context(ctx).root()
         name = status.pick_environment(root, env, wanted=("asleep", "partial"), what="asleep")
         opts = engine.RunOptions(parallel=parallel, wait_lock=_wait(wait_lock))
         _finish(lambda rep: sleepwake.wake(root, name, opts, reporter=rep))
