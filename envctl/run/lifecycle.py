@@ -29,7 +29,8 @@ def prepare(root: Path, name: str, command: str, reporter: Reporter,
     """Load the environment, run the checks before anything mutates, and make its AWS target ready.
 
     Whether a sandbox is already running is asked beside the checks (an HTTP round trip that starts
-    nothing); a sandbox is started only once they passed."""
+    nothing; the command may have started asking earlier, see ``envctl.aws.sandbox.look_ahead``); a sandbox
+    is started only once they passed."""
     from concurrent.futures import ThreadPoolExecutor
 
     from envctl.aws import target
