@@ -91,7 +91,10 @@ def look_ahead(root: Path) -> None:
     checks the environment. The next :func:`status` of the root takes it if it is at most two seconds old.
     A root that never used a sandbox is not asked about one.
     """
-    if root in _looks or not _record_path(root).is_file():
+    pending = _looks.get(root)
+    if pending is not None and time.monotonic() - pending[0] <= _LOOK_FRESH_SECONDS:
+        return  # asked just now
+    if not _record_path(root).is_file():
         return
     answer: list[SandboxInfo | None] = []
     thread = threading.Thread(target=lambda: answer.append(_status(root)), name="envctl-sandbox-look",
