@@ -143,6 +143,24 @@ def test_a_failed_sleep_script_keeps_the_nodes_up(aws: str, tmp_path: Path) -> N
     assert status(root)["state"] == "up"
 
 
+def test_a_sleep_whose_builtins_could_not_stop_something_is_recorded_failed(aws: str, tmp_path: Path) -> None:
+    root = project(tmp_path)
+    make_cluster("test")
+    # AWS cannot stop a Multi-AZ SQL Server instance: the built-in's stop call is refused
+    boto3.client("rds", region_name="us-east-1").create_db_instance(
+        DBInstanceIdentifier="reports-test", DBInstanceClass="db.m5.large", Engine="sqlserver-se", MultiAZ=True,
+        AllocatedStorage=20, MasterUsername="admin", MasterUserPassword="not-a-secret-1",
+        Tags=[{"Key": "envctl:env", "Value": "test"}])
+    assert run_cli("up", "test", root=root).exit_code == 0
+    result = run_cli("sleep", "test", root=root)
+    assert result.exit_code == 4, result.output
+    assert nodegroup("test") == (0, 0, 3)  # what could sleep did
+    runs = json.loads(run_cli("history", "test", "--json", root=root).stdout)
+    assert [(r["command"], r["result"]) for r in runs] == [("up", "ok"), ("sleep", "failed")]
+    assert runs[0]["failures"] == []
+    assert len(runs[1]["failures"]) == 1 and "reports-test" in runs[1]["failures"][0]
+
+
 def test_sleep_waits_for_a_running_session_then_says_locked(aws: str, tmp_path: Path) -> None:
     root = project(tmp_path)
     backend = LocalBackend(root)

@@ -27,7 +27,7 @@ from envctl.run import runner
 from envctl.run.decisions import decide_down, decide_script, decide_up
 from envctl.run.hooks import NO_HOOKS, RunHooks
 from envctl.run.redact import Redactor, secret_env_values
-from envctl.run.results import NullReporter, Reporter, RunError, RunOptions, RunResult, StepOutcome
+from envctl.run.results import FAILED, NullReporter, Reporter, RunError, RunOptions, RunResult, StepOutcome
 from envctl.run.scriptenv import read_outputs, script_environment, script_hashes
 from envctl.run.support import StateWriter, acquire, forward_signals, git_commit, new_run_id
 from envctl.run.watchdog import ScriptWatcher
@@ -227,7 +227,7 @@ class _Run:
             return "lock_lost"
         if self.cancel.is_set:
             return "interrupted"
-        return "failed" if any(s.result in ("failed", "timeout", "interrupted") for s in steps) else "ok"
+        return "failed" if self.hooks.failures() or any(s.result in FAILED for s in steps) else "ok"
 
     def _abandon(self, holder: LockHolder, started: str, err: BaseException) -> None:
         """Something raised outside the steps (a hook, a state write): save what is known and close the
@@ -392,7 +392,7 @@ class _Run:
             "host": holder.host, "pid": holder.pid, "git_commit": self.commit,
             "started": started, "ended": ended, "result": result, "parallel": self.options.parallel,
             "only": list(self.options.only), "depends_on": {n: list(self.waits_for.get(n, ())) for n in self.nodes},
-            "reverse": self.command in ("down", "sleep"),
+            "reverse": self.command in ("down", "sleep"), "failures": list(self.hooks.failures()),
             "steps": [{"component": s.component, "action": s.action, "script": s.script, "sha256": s.sha256,
                        "exit_code": s.exit_code, "duration_s": round(s.duration_s, 3), "log": s.log,
                        "start": s.start, "end": s.end, "result": s.result} for s in steps if s.ran],

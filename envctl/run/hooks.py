@@ -12,7 +12,11 @@ The engine calls a :class:`RunHooks` at three moments, always under the environm
   thread-safe); what it returns is what the step left behind, kept on the run's result (``down`` lists what
   still carries a deleted component's tags);
 - ``at_end(state)``: after the last step, unless the run was interrupted; what it returns is kept on the
-  result as its ``report`` (``down``: the final verify; ``sleep``: the built-ins after the scripts).
+  result as its ``report`` (``down``: the final verify; ``sleep``: the built-ins after the scripts);
+- ``failures()``: once the steps are over, what the hooks themselves could not do (``sleep`` and ``wake``:
+  a resource the built-ins could not stop or start). A run with any is recorded ``failed``, with them under
+  ``failures`` in its history record, so that a sleep that left nodes running never counts as one that
+  happened.
 
 Subclass it and override what you need; every default does nothing.
 """
@@ -41,6 +45,10 @@ class RunHooks:
     def at_end(self, state: EnvState) -> Any:
         """After the last step of a run that was not interrupted; returns the run's report (none by default)."""
         return None
+
+    def failures(self) -> Sequence[str]:
+        """What the hooks could not do; the run is recorded ``failed`` when there is any (none by default)."""
+        return ()
 
 
 NO_HOOKS = RunHooks()

@@ -11,6 +11,7 @@ from envctl.errors import EnvctlError, ExitCode
 
 # results a step can have; blocked/skipped/not_started never ran a script; error: envctl itself failed
 RAN = ("ok", "failed", "timeout", "interrupted")
+FAILED = RAN[1:]  # a script that ran and did not succeed
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ class RunResult:
 
     @property
     def failed(self) -> bool:
-        return any(s.result in ("failed", "timeout", "interrupted") for s in self.steps)
+        return any(s.result in FAILED for s in self.steps)
 
     @property
     def exit_code(self) -> ExitCode:

@@ -140,6 +140,9 @@ class _Builtins(RunHooks):
                     f"envctl wake {self.env.name} again once it settles")
         return ""
 
+    def failures(self) -> Sequence[str]:
+        return tuple(self.errors)
+
     def at_end(self, state: EnvState) -> None:
         if self.command == "sleep":
             self._after_sleep_scripts(state)
