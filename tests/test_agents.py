@@ -248,3 +248,20 @@ def test_the_readme_lists_every_marker() -> None:
     readme = (REPO / "README.md").read_text()
     missing = [name for name in agents.MARKER_VARIABLES if f"`{name}`" not in readme]
     assert not missing, f"agent markers missing from README.md: {missing}"
+
+
+def test_an_agent_does_not_break_a_lock_or_move_the_state(tmp_path: Path) -> None:
+    """unlock and state init/migrate run no script, but change what every run relies on: a person's call."""
+    demo_env(tmp_path)
+    locks = tmp_path / ".envctl" / "locks"
+    locks.mkdir(parents=True)
+    held = '{"pid": 1, "host": "laptop", "user": "dev", "command": "envctl up demo", "since": "2026-11-30T09:00:00Z"}'
+    (locks / "demo.lock").write_text(held)
+    code, _, err = envctl(tmp_path, "unlock", "demo", "--yes", agent=True)
+    assert code == 2 and "'envctl unlock' changes the lock or the state" in err and "a person runs" in err
+    assert (locks / "demo.lock").read_text() == held
+    env_yaml = tmp_path / "environments" / "demo" / "env.yaml"
+    env_yaml.write_text(env_yaml.read_text() + "state: {backend: s3, bucket: team-state, lock_table: locks}\n")
+    for command in (("state", "init"), ("state", "migrate")):
+        code, _, err = envctl(tmp_path, *command, "demo", agent=True)
+        assert code == 2 and f"'envctl {' '.join(command)}' changes the lock or the state" in err, err

@@ -5,12 +5,15 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from envctl.cli.common import cli_context
 from envctl.errors import RefusedError, UsageError
+
+if TYPE_CHECKING:
+    from envctl.config.model import Environment
 
 state_app = typer.Typer(name="state", help="Team state: an S3 bucket for state and history, a DynamoDB lock "
                         "table.", no_args_is_help=True)
@@ -31,6 +34,7 @@ def register(app: typer.Typer) -> None:
 
         root = cli_context(ctx).root()
         environment = load_environment(root, env)
+        _person_only(environment, "unlock")
         backend = backend_for(root, environment.state, env=environment)
         holder = backend.read_lock(env)
         if holder is None:
@@ -64,6 +68,7 @@ def init(
     from envctl.state.admin import init_remote
 
     environment, backend = _remote(ctx, env)
+    _person_only(environment, "state init")
     result = init_remote(backend, environment.tags)
     where = f" in {result.region}" if result.region else ""
     typer.echo(f"bucket {result.bucket}{where}: {'created' if result.bucket_created else 'exists'} "
@@ -82,7 +87,8 @@ def migrate(
     """Move the local state and history of ENV into its S3 bucket; the local files are kept as *.migrated."""
     from envctl.state.admin import migrate_to_remote
 
-    _environment, backend = _remote(ctx, env)
+    environment, backend = _remote(ctx, env)
+    _person_only(environment, "state migrate")
     result = migrate_to_remote(backend.root, env, backend, force=force)
     runs = f"{result.runs_copied} run{'s' if result.runs_copied != 1 else ''}"
     moved = ["state" if result.state_copied else None, runs if result.runs_copied else None]
@@ -105,6 +111,15 @@ def _remote(ctx: typer.Context, env: str) -> tuple[Any, Any]:
     backend = backend_for(root, environment.state, env=environment)
     assert isinstance(backend, S3Backend)
     return environment, backend
+
+
+def _person_only(environment: Environment, command: str) -> None:
+    """Refused inside an AI coding agent's session (see ``envctl.safety.agents``)."""
+    import os
+
+    from envctl.safety import agents
+
+    agents.refuse_state_change(environment, agents.detect(os.environ), command)
 
 
 def _is_terminal() -> bool:

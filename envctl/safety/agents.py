@@ -114,6 +114,15 @@ def refuse_schedule_install(env: Environment, session: AgentSession | None) -> N
                  f"a person runs, outside the agent session: envctl schedule {env.name} --install")
 
 
+def refuse_state_change(env: Environment, session: AgentSession | None, command: str) -> None:
+    """``envctl unlock``, ``state init`` and ``state migrate`` inside an agent's session: they change what every
+    run of the environment relies on (its lock, where its state lives) and run no script a person approved, so
+    they are a person's call (unless ``agents: any``)."""
+    _person_only(env, session, f"'envctl {command}' changes the lock or the state every run of '{env.name}' "
+                 "relies on, which a person does; nothing was changed",
+                 f"a person runs, outside the agent session: envctl {command} {env.name}")
+
+
 def _person_only(env: Environment, session: AgentSession | None, message: str, hint: str) -> None:
     if session is None or env.agents == "any":
         return
