@@ -101,3 +101,11 @@ def test_price_file_records_source_and_date_and_covers_large_regions():
     assert {"us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1"} <= set(data["regions"])
     table = load_prices()
     assert table.region_table("us-east-2") == table.region_table("us-east-1")
+
+
+def test_nodes_without_a_known_type_or_count_stay_unknown() -> None:
+    assert not price(res("elasticache:cluster", node_type="cache.x99.huge", nodes=2)).known
+    assert "cache.x99.huge" in price(res("elasticache:cluster", node_type="cache.x99.huge", nodes=2)).basis
+    assert not price(res("elasticache:cluster")).known  # not reached by its describe call: no size
+    assert not price(res("es:domain", instance_type="t3.small.search", instances=2, master_type="x.search",
+                         masters=3)).known  # one node type without a price makes the whole domain unknown

@@ -287,3 +287,46 @@ def test_a_deleted_ecs_service_and_cluster_are_gone_a_live_one_is_a_leftover(tmp
             if r["type"].startswith("ecs:")}
     assert set(left) == {"web", "web-svc"}, sorted(left)
     assert {r["component"] for r in left.values()} == {"app"}
+
+
+def test_a_cache_cluster_is_priced_by_its_nodes(tmp_path: Path, aws: str) -> None:
+    from envctl.teardown.pricing import load_prices
+
+    rates = load_prices().region_table("us-east-1")
+    assert rates is not None
+    project(tmp_path)
+    cache = boto3.client("elasticache")
+    cache.create_cache_cluster(CacheClusterId="app-sessions", Engine="memcached", CacheNodeType="cache.t3.small",
+                               NumCacheNodes=2, Tags=tags("app"))  # a Redis cluster has one node
+    cache.create_cache_cluster(CacheClusterId="other-sessions", Engine="redis", CacheNodeType="cache.t3.small",
+                               NumCacheNodes=1, Tags=tags("app", "other"))  # another team's
+    res = run_cli("verify", "test", "--json", root=tmp_path)
+    assert res.exit_code == 5, res.output
+    report = json.loads(res.stdout)
+    assert [r["id"] for r in report["resources"]] == ["app-sessions"] and report["unpriced"] == 0
+    assert report["resources"][0]["hourly_usd"] == pytest.approx(2 * rates["elasticache"]["cache.t3.small"])
+    assert report["resources"][0]["attrs"]["nodes"] == 2
+
+
+def test_a_search_domain_is_confirmed_with_its_nodes_and_priced(aws: str) -> None:
+    """The sandbox's tagging API does not list OpenSearch domains (AWS's does): the describe call that
+    confirms a listed one, and reads its nodes, is checked on its own."""
+    from envctl.inventory.confirm import confirm
+    from envctl.inventory.model import Scope
+    from envctl.teardown.pricing import load_prices, price
+
+    boto3.client("opensearch").create_domain(
+        DomainName="app-search", TagList=tags("app"),
+        ClusterConfig={"InstanceType": "t3.small.search", "InstanceCount": 2, "DedicatedMasterEnabled": True,
+                       "DedicatedMasterType": "m6g.large.search", "DedicatedMasterCount": 3})
+    scope = Scope(env="test", clusters={}, db_instances={},
+                  client=lambda service, region: boto3.client(service, region_name=region))
+    arn = "arn:aws:es:us-east-1:123456789012:domain/"
+    hits = {arn + "app-search": ("es:domain", "app-search", {"envctl:env": "test", "envctl:component": "app"}),
+            arn + "gone": ("es:domain", "gone", {"envctl:env": "test", "envctl:component": "app"})}
+    [domain] = confirm(scope, "us-east-1", hits)
+    assert domain.id == "app-search" and domain.component == "app"
+    rates = (load_prices().region_table("us-east-1") or {})["opensearch"]
+    found = price(domain)
+    assert found.hourly_usd == pytest.approx(2 * rates["t3.small.search"] + 3 * rates["m6g.large.search"])
+    assert "3 x m6g.large.search" in found.basis

@@ -28,6 +28,7 @@ ACTIONS = (
     "ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "ec2:DescribeNetworkInterfaces",
     "elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeTargetGroups",
     "kms:DescribeKey", "logs:DescribeLogGroups", "ecs:DescribeClusters", "ecs:DescribeServices",
+    "elasticache:DescribeCacheClusters", "es:DescribeDomains",
 )
 
 Attrs = dict[str, Any]
@@ -178,7 +179,44 @@ def _ecs_services(scope: Scope, region: str, ids: Mapping[str, str]) -> dict[str
     return found
 
 
+def _cache_clusters(scope: Scope, region: str, ids: Mapping[str, str]) -> dict[str, Attrs]:
+    """One call per cluster of ours (a listing would read every team's); its node type and count price it."""
+    client = scope.client("elasticache", region)
+
+    def one(arn: str) -> tuple[str, Attrs | None]:
+        try:
+            cluster = client.describe_cache_clusters(CacheClusterId=ids[arn])["CacheClusters"][0]
+        except client.exceptions.CacheClusterNotFoundFault:
+            return arn, None
+        return arn, {"node_type": cluster.get("CacheNodeType"), "nodes": int(cluster.get("NumCacheNodes") or 1),
+                     "status": cluster.get("CacheClusterStatus")}
+
+    return {arn: attrs for arn, attrs in parallel_map(one, sorted(ids)) if attrs is not None}
+
+
+def _search_domains(scope: Scope, region: str, ids: Mapping[str, str]) -> dict[str, Attrs]:
+    """Five domains a call (the API's most); a deleted domain is gone. Data and dedicated master nodes price it."""
+    client = scope.client("opensearch", region)
+    by_name = {rid: arn for arn, rid in ids.items()}
+    found: dict[str, Attrs] = {}
+    for batch in chunks(sorted(by_name), 5):
+        for domain in client.describe_domains(DomainNames=list(batch)).get("DomainStatusList") or []:
+            arn = by_name.get(domain.get("DomainName"))
+            if arn is None or domain.get("Deleted"):
+                continue
+            config = domain.get("ClusterConfig") or {}
+            attrs: Attrs = {"instance_type": config.get("InstanceType"),
+                            "instances": int(config.get("InstanceCount") or 1)}
+            if config.get("DedicatedMasterEnabled"):
+                attrs.update(master_type=config.get("DedicatedMasterType"),
+                             masters=int(config.get("DedicatedMasterCount") or 0))
+            found[arn] = attrs
+    return found
+
+
 CONFIRMERS.update({
+    "elasticache:cluster": _cache_clusters,
+    "es:domain": _search_domains,
     "ecs:cluster": _ecs_clusters,
     "ecs:service": _ecs_services,
     "elasticloadbalancing:loadbalancer/app": _load_balancers,

@@ -1,6 +1,7 @@
-"""Prices of what keeps billing while asleep that the inventory lists without a size: cache clusters, search
-domains, interface VPC endpoints. Each costs by its node type and count (or its subnets), which one describe
-call tells; the rates are in ``envctl/data/prices.json`` (``elasticache``, ``opensearch``, ``hourly``).
+"""Prices of what keeps billing while asleep that the inventory lists without a size: interface VPC endpoints,
+which cost by the subnets they are in, which one describe call tells; the rate is in ``envctl/data/prices.json``
+(``hourly``). (Cache clusters and search domains come with their node types and counts from the inventory, and
+are priced with everything else.)
 
 A type or size without a known price stays unknown (``None``), never free.
 """
@@ -16,24 +17,6 @@ from envctl.teardown.report import ReportItem
 Priced = tuple[float | None, str]
 
 
-def _cache_cluster(reads: ClientFactory, region: str, rid: str, table: Mapping[str, Any]) -> Priced:
-    cluster = reads("elasticache", region).describe_cache_clusters(CacheClusterId=rid)["CacheClusters"][0]
-    node, count = cluster.get("CacheNodeType"), int(cluster.get("NumCacheNodes") or 1)
-    rate = (table.get("elasticache") or {}).get(node)
-    return (None if rate is None else rate * count), f"{count} x {node}"
-
-
-def _search_domain(reads: ClientFactory, region: str, rid: str, table: Mapping[str, Any]) -> Priced:
-    config = reads("opensearch", region).describe_domain(DomainName=rid)["DomainStatus"]["ClusterConfig"]
-    rates = table.get("opensearch") or {}
-    parts = [(config.get("InstanceType"), int(config.get("InstanceCount") or 1))]
-    if config.get("DedicatedMasterEnabled"):
-        parts.append((config.get("DedicatedMasterType"), int(config.get("DedicatedMasterCount") or 0)))
-    known = [rates.get(kind) for kind, _ in parts]
-    total = None if None in known else sum((rates[kind] * n for kind, n in parts), 0.0)
-    return total, " + ".join(f"{n} x {kind}" for kind, n in parts)
-
-
 def _vpc_endpoint(reads: ClientFactory, region: str, rid: str, table: Mapping[str, Any]) -> Priced:
     found = reads("ec2", region).describe_vpc_endpoints(Filters=[{"Name": "vpc-endpoint-id", "Values": [rid]}])
     endpoint = (found.get("VpcEndpoints") or [{}])[0]
@@ -46,8 +29,6 @@ def _vpc_endpoint(reads: ClientFactory, region: str, rid: str, table: Mapping[st
 
 
 HANDLERS: dict[str, Callable[[ClientFactory, str, str, Mapping[str, Any]], Priced]] = {
-    "elasticache:cluster": _cache_cluster,
-    "es:domain": _search_domain,
     "ec2:vpc-endpoint": _vpc_endpoint,
 }
 

@@ -134,7 +134,26 @@ def _priced(res: Resource, p: Mapping[str, Any]) -> Price:
                        "(its instances are priced on their own)")
     if rtype == "rds:db":
         return _rds(attrs, p)
+    if rtype == "elasticache:cluster":
+        return _nodes([(attrs.get("node_type"), attrs.get("nodes"))], p.get("elasticache") or {}, "cache node")
+    if rtype == "es:domain":
+        nodes = [(attrs.get("instance_type"), attrs.get("instances"))]
+        if attrs.get("master_type"):
+            nodes.append((attrs.get("master_type"), attrs.get("masters")))
+        return _nodes(nodes, p.get("opensearch") or {}, "search node")
     return _storage(rtype, attrs, p.get("gb_month") or {})
+
+
+def _nodes(nodes: list[tuple[Any, Any]], rates: Mapping[str, float], what: str) -> Price:
+    """Nodes of a type by the hour (a cache cluster's, a search domain's data and master nodes); storage and
+    data transfer bill apart. Unknown without a size: a resource the describe call did not reach."""
+    if any(kind is None or count is None for kind, count in nodes):
+        return unknown(f"{what} type and count unknown")
+    missing = sorted({str(kind) for kind, _ in nodes if kind not in rates})
+    if missing:
+        return unknown(f"no price for {', '.join(missing)}")
+    total = sum(rates[kind] * int(count) for kind, count in nodes)
+    return hourly(total, " + ".join(f"{int(count)} x {kind} ${rates[kind]}/h" for kind, count in nodes))
 
 
 def _from(table: Mapping[str, float], key: str, kind: Any, basis: str) -> Price:
