@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import boto3
 import pytest
@@ -229,6 +234,101 @@ def test_leftovers_win_over_an_incomplete_check_and_down_ends_6_when_nothing_is_
     data = json.loads(res.stdout)
     assert data["complete"] is False and len(data["resources"]) == 1
     assert "so there may be more" in run_cli("verify", "test", root=root, env=creds).stdout
+
+
+# ---------------------------------------------------------------- throttling
+
+
+class _Throttling(http.server.BaseHTTPRequestHandler):
+    """In front of a moto server, as a real account's rate limits are: the first request of every operation
+    gets its service's throttling error, in the shape its protocol has on AWS; the retry goes through."""
+
+    upstream = ""
+    seen: ClassVar[set[str]] = set()
+    throttled: ClassVar[list[str]] = []
+    protocol_version = "HTTP/1.1"
+
+    def _handle(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        auth = self.headers.get("Authorization") or ""
+        service = auth.split("Credential=", 1)[-1].split("/")[3] if "Credential=" in auth else "?"
+        target = self.headers.get("X-Amz-Target")
+        action = urllib.parse.parse_qs(body.decode("latin-1")).get("Action", [""])[0]
+        operation = f"{service}:{target or action or self.command + ' ' + self.path.split('?')[0]}"
+        if operation not in self.seen:
+            self.seen.add(operation)
+            self.throttled.append(operation)
+            return self._reply(*self._throttle(service, target, action))
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+        request = urllib.request.Request(self.upstream + self.path, method=self.command, headers=headers,
+                                         data=body if body or self.command in ("POST", "PUT") else None)
+        try:
+            with urllib.request.urlopen(request, timeout=60) as answer:
+                status, got, data = answer.status, answer.headers, answer.read()
+        except urllib.error.HTTPError as err:
+            status, got, data = err.code, err.headers, err.read()
+        self._reply(status, {k: v for k, v in got.items()
+                             if k.lower() not in ("content-length", "transfer-encoding", "connection")}, data)
+
+    @staticmethod
+    def _throttle(service: str, target: str | None, action: str) -> tuple[int, dict[str, str], bytes]:
+        if target:  # JSON protocol (the tagging API, KMS, ECR, logs, ...)
+            return 400, {"Content-Type": "application/x-amz-json-1.1"}, \
+                b'{"__type":"ThrottlingException","message":"Rate exceeded"}'
+        if action and service == "ec2":
+            return 503, {"Content-Type": "text/xml"}, (b"<Response><Errors><Error><Code>RequestLimitExceeded</Code>"
+                                                       b"<Message>Request limit exceeded.</Message></Error></Errors>"
+                                                       b"<RequestID>1</RequestID></Response>")
+        if action or service == "route53":  # query protocol (IAM, STS, ...), and Route 53's REST-XML
+            return 400, {"Content-Type": "text/xml"}, (b"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling"
+                                                       b"</Code><Message>Rate exceeded</Message></Error>"
+                                                       b"<RequestId>1</RequestId></ErrorResponse>")
+        if service == "s3":
+            return 503, {"Content-Type": "application/xml"}, (b"<Error><Code>SlowDown</Code><Message>Please reduce "
+                                                              b"your request rate.</Message></Error>")
+        return 429, {"Content-Type": "application/json", "x-amzn-ErrorType": "ThrottlingException"}, \
+            b'{"message":"Rate exceeded"}'  # REST-JSON (EKS, Lambda, ...)
+
+    def _reply(self, status: int, headers: dict[str, str], data: bytes) -> None:
+        self.send_response(status)
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _handle
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def throttling(aws: str) -> Iterator[str]:
+    _Throttling.upstream, _Throttling.seen, _Throttling.throttled = aws, set(), []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Throttling)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_throttled_account_is_still_looked_at_whole(tmp_path: Path, aws: str, throttling: str) -> None:
+    """Every kind of call verify makes is throttled once: it backs off, retries, and its answer is the
+    unthrottled one: the leftover found, every check complete, nothing taken as missing."""
+    root = account_project(tmp_path, throttling)
+    creds = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": None,
+             "AWS_PROFILE": None, "AWS_ENDPOINT_URL": None, "AWS_DEFAULT_REGION": "us-east-1"}
+    left = volume("us-east-1")  # made directly, not through the throttling
+    res = run_cli("verify", "test", "--json", root=root, env=creds)  # type: ignore[arg-type]
+    assert res.exit_code == 5, res.output
+    data = json.loads(res.stdout)
+    assert data["complete"] is True and data["coverage"]["failed"] == []
+    assert [r["id"] for r in data["resources"]] == [left]
+    services = {op.split(":")[0] for op in _Throttling.throttled}
+    assert {"tagging", "ec2", "iam", "sts"} <= services, _Throttling.throttled
 
 
 # ---------------------------------------------------------------- scale: others' IAM costs no call each

@@ -35,9 +35,10 @@ def client_factory_for(env: Environment, root: Path) -> ClientFactory:
 
     sandbox = env.aws.target == "sandbox"
     endpoint = sandbox_endpoint(root) if sandbox else env.aws.endpoint_url
-    # Against the sandbox an unimplemented call is an HTTP 500: fail at once instead of retrying for seconds.
-    # A real account throttles (IAM at a few calls a second, shared with every other caller): adaptive mode
-    # backs off and paces the client itself; a call still throttled after that is a failed check, not a crash.
+    # Against the sandbox an unimplemented call is an HTTP 500: one retry, not seconds of them. A real account
+    # throttles (IAM at a few calls a second, shared with every other caller): adaptive mode backs off and
+    # paces the client itself; a call still throttled after that is a failed check, not a crash. (In botocore's
+    # Config, max_attempts counts the retries after the first attempt.)
     retries: dict[str, Any] = ({"mode": "standard", "max_attempts": 1} if sandbox else
                                {"mode": "adaptive", "max_attempts": 8})
     config = Config(retries=retries,
