@@ -272,3 +272,36 @@ def test_a_sandbox_environment_keeps_its_team_state_in_the_sandbox(aws: str, tmp
     body = json.loads(s3.get_object(Bucket=BUCKET, Key="envctl/test/state.json")["Body"].read())
     assert body["components"]["network"]["state"] == "up"
     assert not (root / ".envctl" / "state").exists()
+
+
+def test_history_reads_each_run_once_and_still_sees_what_another_laptop_wrote(roots) -> None:
+    """runs() remembers the records it read (by version) in .envctl/cache: a long team history costs its
+    listing, and a run another laptop added, or rewrote when it ended, is still read."""
+    from envctl.config.load import load_environment
+    from envctl.state.s3 import S3Backend
+
+    a, b, gate = roots
+    gate.touch()
+    for root in (a, b, a):
+        assert run_cli("up", "test", "--force", root=root).exit_code == 0
+    reads: list[str] = []
+
+    def counting(service: str, region: str | None) -> object:
+        client = boto3.client(service, region_name=region or "us-east-1")
+        client.meta.events.register("before-call.s3.GetObject", lambda **kw: reads.append(kw["params"]["url_path"]))
+        return client
+
+    env = load_environment(a, "test")
+    first = S3Backend(a, env.state, client_factory=counting).runs("test")
+    assert len(first) == 3 and len(reads) <= 3  # what a's own cache lacks (b's run) is read
+    reads.clear()
+    again = S3Backend(a, env.state, client_factory=counting).runs("test")
+    assert again == first and reads == []
+    assert run_cli("up", "test", "--force", root=b).exit_code == 0  # another laptop: one more run
+    latest = S3Backend(a, env.state, client_factory=counting).runs("test")
+    assert len(latest) == 4 and latest[:3] == first and len(reads) == 1
+    assert json.loads(run_cli("history", "test", "--json", root=a).stdout) == latest
+    cache = next((a / ".envctl" / "cache").glob("s3-history-*.json"))
+    assert oct(cache.stat().st_mode & 0o777) == "0o600"
+    cache.write_text("{not json")  # a broken cache is only slower
+    assert S3Backend(a, env.state, client_factory=counting).runs("test") == latest

@@ -208,8 +208,14 @@ class S3Backend:
             raise self._fail(what, err) from None
 
     def runs(self, env: str | None = None) -> list[dict[str, Any]]:
-        keys = [key for key in self._list(f"{self.prefix}{env}/history/" if env else self.prefix)
-                if self._is_history_key(key)]
+        """Every run record (of ``env``), merged. A record is read once: what was read is remembered by key
+        and version (ETag, size, time) in ``.envctl/cache``, so after the first call a long history costs its
+        listing and the records new or rewritten since (a closed run is never rewritten)."""
+        prefix = f"{self.prefix}{env}/history/" if env else self.prefix
+        listing = {key: version for key, version in self._list_versions(prefix) if self._is_history_key(key)}
+        cache = self.root / ".envctl" / "cache" / f"s3-history-{_digest(self.bucket + '/' + self.prefix)}.json"
+        known = _read_cache(cache)
+        stale = [key for key, version in listing.items() if known.get(key, ("", ""))[0] != version]
         s3 = self.client("s3")
 
         def fetch(key: str) -> str:
@@ -221,23 +227,28 @@ class S3Backend:
                 raise self._fail(f"cannot read s3://{self.bucket}/{key}", err) from None
 
         with ThreadPoolExecutor(max_workers=16) as pool:
-            bodies = list(pool.map(fetch, keys))
-        return merge_run_records(bodies)
+            fetched = dict(zip(stale, pool.map(fetch, stale), strict=True))
+        bodies = {key: fetched[key] if key in fetched else known[key][1] for key in listing}
+        if stale or any(key.startswith(prefix) and key not in listing for key in known):
+            kept = {key: entry for key, entry in known.items() if not key.startswith(prefix)}
+            _write_cache(cache, kept | {key: (listing[key], body) for key, body in bodies.items() if body})
+        return merge_run_records(bodies.values())
 
     def _is_history_key(self, key: str) -> bool:
         parts = key[len(self.prefix):].split("/")
         return len(parts) == 3 and parts[1] == "history" and parts[2].endswith(".json")
 
-    def _list(self, prefix: str) -> list[str]:
-        keys: list[str] = []
+    def _list_versions(self, prefix: str) -> list[tuple[str, str]]:
+        """(key, version) of every object under ``prefix``; the version changes whenever the object does."""
+        found: list[tuple[str, str]] = []
         try:
             paginator = self.client("s3").get_paginator("list_objects_v2")
-            pages = paginator.paginate(Bucket=self.bucket, Prefix=prefix)
-            for page in pages:
-                keys.extend(item["Key"] for item in page.get("Contents") or [])
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                found.extend((item["Key"], f"{item.get('ETag')}/{item.get('Size')}/{item.get('LastModified')}")
+                             for item in page.get("Contents") or [])
         except aws_errors() as err:
             raise self._fail(f"cannot list s3://{self.bucket}/{prefix}", err) from None
-        return keys
+        return found
 
     # ---------------------------------------------------------------- lock
 
@@ -276,3 +287,28 @@ class S3Backend:
 
     def break_lock(self, env: str) -> None:
         self._lock.delete(self.lock_id(env), env)
+
+
+def _digest(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _read_cache(path: Path) -> dict[str, tuple[str, str]]:
+    """What an earlier ``runs()`` read (key -> (version, body)); nothing when there is no usable cache."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return {str(k): (str(v[0]), str(v[1])) for k, v in data.items()}
+    except (OSError, ValueError, TypeError, AttributeError, IndexError, KeyError):
+        return {}
+
+
+def _write_cache(path: Path, entries: dict[str, tuple[str, str]]) -> None:
+    """Only where the project keeps its own files (``.envctl`` exists): reading history creates nothing."""
+    if not path.parent.parent.is_dir():
+        return
+    from envctl.config.paths import PRIVATE_FILE, atomic_write_text
+
+    with contextlib.suppress(OSError):  # a cache that cannot be written is only slower next time
+        atomic_write_text(path, json.dumps(entries, separators=(",", ":")), mode=PRIVATE_FILE)
