@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from envctl.cli.render import table
-
-
-def _money(value: float | None) -> str:
-    return "unknown" if value is None else f"${value:,.3f}/h"
+from envctl.cli.render import money, table
 
 
 def _where(report: Any) -> str:
@@ -44,7 +40,8 @@ def _resource_rows(report: Any) -> list[list[str]]:
 
 
 def _outside_rows(report: Any) -> list[list[str]]:
-    return [[o.type, o.id, o.region, o.created_by.kind, o.created_by.describe(), _money(o.hourly_usd)]
+    return [[o.type, o.id, o.region, o.created_by.kind, o.created_by.describe(),
+             money(o.hourly_usd, per="/h", hourly=True)]
             for o in report.outside or ()]
 
 

@@ -8,6 +8,7 @@ import typer
 
 from envctl.cli import render
 from envctl.cli.common import cli_context
+from envctl.cli.render import money
 
 
 def register(app: typer.Typer) -> None:
@@ -33,10 +34,6 @@ def register(app: typer.Typer) -> None:
             render.warn(note)
 
 
-def _usd(value: float | None, digits: int = 2) -> str:
-    return "unknown" if value is None else f"${value:,.{digits}f}"
-
-
 def _text(f: Any) -> list[str]:
     data = f.to_json()
     hours, rates, month = data["hours_per_month"], data["hourly_usd"], data["monthly_usd"]
@@ -45,19 +42,19 @@ def _text(f: Any) -> list[str]:
     if f.schedule:
         s = f.schedule
         out.append(f"{f.env}: the month ahead on its schedule ({s.timezone}: sleep '{s.sleep}', wake '{s.wake}')")
-        out.append(f"  awake   {hours['awake']:6.1f} h/month at {_usd(rates['awake'], 4)}/h{unknown}")
-        out.append(f"  asleep  {hours['asleep']:6.1f} h/month at {_usd(rates['asleep'], 4)}/h")
-        out.append(f"  always on    {_usd(month['always_on'])}/month (730 h)")
-        out.append(f"  on schedule  {_usd(month['on_schedule'])}/month: sleep saves {_usd(month['saving'])}/month")
-        out.append(f"  torn down at night instead of asleep: {_usd(month['teardown_instead_of_sleep_saves'])}"
+        out.append(f"  awake   {hours['awake']:6.1f} h/month at {money(rates['awake'], hourly=True)}/h{unknown}")
+        out.append(f"  asleep  {hours['asleep']:6.1f} h/month at {money(rates['asleep'], hourly=True)}/h")
+        out.append(f"  always on    {money(month['always_on'])}/month (730 h)")
+        out.append(f"  on schedule  {money(month['on_schedule'])}/month: sleep saves {money(month['saving'])}/month")
+        out.append(f"  torn down at night instead of asleep: {money(month['teardown_instead_of_sleep_saves'])}"
                    "/month less")
     else:
         ex = data["example"]
-        out.append(f"{f.env}: no schedule: always on {_usd(month['always_on'])}/month "
-                   f"({_usd(rates['awake'], 4)}/h x 730 h){unknown}")
+        out.append(f"{f.env}: no schedule: always on {money(month['always_on'])}/month "
+                   f"({money(rates['awake'], hourly=True)}/h x 730 h){unknown}")
         out.append(f"  asleep on weekday evenings and weekends (awake {ex['hours_per_month']['awake']:.0f} h/month, "
-                   f"weekdays 08:00-19:00) it would cost {_usd(ex['on_schedule'])}/month, "
-                   f"{_usd(ex['saving'])} less: add a schedule: block to env.yaml")
+                   f"weekdays 08:00-19:00) it would cost {money(ex['on_schedule'])}/month, "
+                   f"{money(ex['saving'])} less: add a schedule: block to env.yaml")
     out += _billing(f)
     out += _missed(data)
     if f.spend is not None:
@@ -69,9 +66,9 @@ def _billing(f: Any) -> list[str]:
     lines = f.model.bills_while_asleep
     if not lines:
         return ["", "Nothing keeps billing while asleep."]
-    rows = [[line.component or "-", line.type, line.id, _usd(line.asleep, 4), _usd(None if line.asleep is None
-             else line.asleep * 730)] for line in lines]
-    return ["", f"What keeps billing while asleep ({_usd(f.model.asleep, 4)}/h; a teardown stops it):",
+    rows = [[line.component or "-", line.type, line.id, money(line.asleep, hourly=True),
+             money(None if line.asleep is None else line.asleep * 730)] for line in lines]
+    return ["", f"What keeps billing while asleep ({money(f.model.asleep, hourly=True)}/h; a teardown stops it):",
             render.table(["component", "type", "id", "per hour", "per month"], rows)]
 
 
@@ -82,8 +79,8 @@ def _missed(data: dict[str, Any]) -> list[str]:
     if not missed:
         return ["", "Scheduled sleeps of the last 30 days: none missed."]
     total = sum(m["cost_usd"] or 0 for m in missed)
-    rows = [[m["scheduled"], f"{m['hours']:.1f} h", _usd(m["cost_usd"]), m["reason"]] for m in missed]
-    return ["", f"Missed sleeps of the last 30 days: {len(missed)}, costing {_usd(total)}:",
+    rows = [[m["scheduled"], f"{m['hours']:.1f} h", money(m["cost_usd"]), m["reason"]] for m in missed]
+    return ["", f"Missed sleeps of the last 30 days: {len(missed)}, costing {money(total)}:",
             render.table(["scheduled (UTC)", "awake for", "cost", "why"], rows)]
 
 
@@ -91,5 +88,5 @@ def _spend(spend: dict[str, Any]) -> list[str]:
     head = f"Actual spend {spend['start']} to {spend['end']} (Cost Explorer): "
     if spend["total_usd"] is None:
         return ["", head + "no data. " + spend["note"]]
-    rows = [[name, _usd(amount)] for name, amount in spend["by_component"].items()]
-    return ["", head + _usd(spend["total_usd"]) + ". " + spend["note"], render.table(["component", "spend"], rows)]
+    rows = [[name, money(amount)] for name, amount in spend["by_component"].items()]
+    return ["", head + money(spend["total_usd"]) + ". " + spend["note"], render.table(["component", "spend"], rows)]

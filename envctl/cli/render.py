@@ -35,3 +35,11 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
     out = ["  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     out += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     return "\n".join(out)
+
+
+def money(value: float | None, **how: Any) -> str:
+    """The one way an amount is written (verify's: ``$0.0450`` an hour, ``$32.85`` a month, ``unknown``),
+    loaded when a text is written, so that registering the commands stays light for ``--help``."""
+    from envctl.teardown.report import money as formatted
+
+    return formatted(value, **how)
