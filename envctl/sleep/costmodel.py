@@ -11,7 +11,7 @@ A visible instance a sleepable stands for keeps only what it costs stopped (an R
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -81,12 +81,9 @@ def _as_stopped(res: Resource) -> Resource:
     return dataclasses.replace(res, attrs=MappingProxyType({**res.attrs, "status": "stopped", "state": "stopped"}))
 
 
-def build(report: VerifyReport, found: Sequence[Sleepable], table: PriceTable | None = None,
-          extra: Mapping[str, tuple[float | None, str]] | None = None) -> CostModel:
-    """The cost lines of ``report`` (the live inventory, priced) and ``found`` (what sleep switches off);
-    ``extra`` prices by ARN what the price table could not (:mod:`envctl.sleep.floor`)."""
+def build(report: VerifyReport, found: Sequence[Sleepable], table: PriceTable | None = None) -> CostModel:
+    """The cost lines of ``report`` (the live inventory, priced) and ``found`` (what sleep switches off)."""
     lines: list[CostLine] = []
-    extra = extra or {}
     visible: dict[int, list[float | None]] = {}
     for item in report.items:
         res = item.resource
@@ -95,10 +92,9 @@ def build(report: VerifyReport, found: Sequence[Sleepable], table: PriceTable | 
         owner = next((i for i, s in enumerate(found) if s.covers(res.type, res.id, res.tags)), None)
         hourly = item.price.hourly_usd
         if owner is None:
-            hourly, basis = extra.get(res.arn, (hourly, item.price.basis))
             if not item.price.free and hourly != 0:
                 lines.append(CostLine(res.arn, res.type, res.id, res.component, hourly, hourly, hourly,
-                                      detail=basis))
+                                      detail=item.price.basis))
             continue
         floor = price(_as_stopped(res), table=table)
         compute = None if hourly is None or floor.hourly_usd is None else max(hourly - floor.hourly_usd, 0.0)

@@ -93,14 +93,13 @@ def live_model(env: Environment, root: Path, state: EnvState, factory: ClientFac
     switches off (through ``reads``, read-only clients of their own: the inventory guards its clients
     for its own reads only)."""
     from envctl.sleep import costmodel
-    from envctl.sleep.floor import price_unknown
     from envctl.sleep.savings import sleepables
     from envctl.teardown import verify
 
     found = sleepables(env.name, region=env.region, config=env.sleep, client_factory=reads,
                        remembered=state.sleep)
     report = verify.verify_environment(env, root, client_factory=factory, account_check=False)
-    return costmodel.build(report, found, extra=price_unknown(report.items, reads))
+    return costmodel.build(report, found)
 
 
 def forecast(root: Path, name: str, *, spend: bool = False, client_factory: ClientFactory | None = None,

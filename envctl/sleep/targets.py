@@ -31,7 +31,7 @@ READ_ACTIONS = (
     "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeLaunchConfigurations",
     "ec2:DescribeLaunchTemplateVersions", "ec2:DescribeInstances", "rds:DescribeDBInstances",
     "rds:DescribeDBClusters", "ecs:DescribeServices", "ecs:DescribeTaskDefinition",
-    "application-autoscaling:DescribeScalableTargets", "ec2:DescribeVpcEndpoints",
+    "application-autoscaling:DescribeScalableTargets",
 )
 """What looking at the sleep targets calls (``status``, ``cost``): reads only, refused otherwise."""
 
