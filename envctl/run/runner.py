@@ -253,11 +253,11 @@ def schedule(nodes: Sequence[str], waits_for: Mapping[str, Sequence[str]], run_n
             result.failed.append(node)
             stop = stop or fail_fast
             _block(node, dependents, failed_upstream, node)
-        chosen = take()
-        if on_batch_done is not None and (running or chosen):  # after the last node the caller saves anyway
-            on_batch_done()
+        chosen = take()  # counted in running
         if not running:
-            cond.notify_all()  # the scheduler's own thread waits for nothing else
+            cond.notify_all()  # the end: the scheduler's own thread waits for nothing else, the caller saves
+        elif on_batch_done is not None:
+            on_batch_done()
         return chosen
 
     def work(node: str | None) -> None:
