@@ -29,6 +29,7 @@ from envctl.config.model import (
     StateConfig,
     VerifyConfig,
 )
+from envctl.config.paths import cache_file
 from envctl.config.regions import verify_regions
 from envctl.config.yaml_file import read_yaml
 from envctl.errors import ConfigError, EnvironmentNotFoundError
@@ -117,7 +118,7 @@ class Loader:
 
     # ---- sections
     def load(self, folder_name: str) -> Environment:
-        data = read_yaml(self.file, self.root / ".envctl" / "cache" / f"env-{folder_name}.json")
+        data = read_yaml(self.file, cache_file(self.root, f"env-{folder_name}.json"))
         if data is None:
             raise self.fail(None, "is empty", hint="an environment needs at least name, region and components")
         if not isinstance(data, dict):

@@ -59,6 +59,13 @@ def state_dir(root: Path) -> Path:
     return path
 
 
+def cache_file(root: Path, name: str) -> Path | None:
+    """``<root>/.envctl/cache/<name>``, where a command remembers what it read, when the project already has
+    ``.envctl``: a command that only reads creates nothing. None where it has not."""
+    folder = root / ".envctl"
+    return folder / "cache" / name if folder.is_dir() else None
+
+
 def atomic_write_text(path: Path, text: str, *, mode: int | None = None) -> None:
     """Write ``text`` to ``path`` whole or not at all."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -24,13 +24,12 @@ from envctl.errors import ConfigError
 
 
 def read_yaml(file: Path, cache: Path | None = None) -> Any:
-    """The data of ``file``; ``cache`` is the file that remembers it (see the module's docstring)."""
+    """The data of ``file``; ``cache`` is the file that remembers it (see the module's docstring and
+    :func:`envctl.config.paths.cache_file`)."""
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as err:
         raise ConfigError(file, f"cannot be read: {err.strerror}") from None
-    if cache is not None and not cache.parent.parent.is_dir():
-        cache = None  # no .envctl here yet: reading an environment creates nothing
     key = f"{hashlib.sha256(text.encode()).hexdigest()}:{_parser_stamp()}" if cache is not None else ""
     if cache is not None:
         with contextlib.suppress(OSError, ValueError):

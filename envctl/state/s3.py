@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from envctl.config.durations import now_iso
+from envctl.config.paths import PRIVATE_FILE, atomic_write_text, cache_file
 from envctl.errors import ConfigError, StateError
 from envctl.state.local import merge_run_records
 from envctl.state.lock import DynamoLock, aws_error_code, aws_errors, expires_of, state_failure
@@ -213,8 +214,8 @@ class S3Backend:
         listing and the records new or rewritten since (a closed run is never rewritten)."""
         prefix = f"{self.prefix}{env}/history/" if env else self.prefix
         listing = {key: version for key, version in self._list_versions(prefix) if self._is_history_key(key)}
-        cache = self.root / ".envctl" / "cache" / f"s3-history-{_digest(self.bucket + '/' + self.prefix)}.json"
-        known = _read_cache(cache)
+        cache = cache_file(self.root, f"s3-history-{_digest(self.bucket + '/' + self.prefix)}.json")
+        known = _read_cache(cache) if cache is not None else {}
         stale = [key for key, version in listing.items() if known.get(key, ("", ""))[0] != version]
         s3 = self.client("s3")
 
@@ -229,7 +230,7 @@ class S3Backend:
         with ThreadPoolExecutor(max_workers=16) as pool:
             fetched = dict(zip(stale, pool.map(fetch, stale), strict=True))
         bodies = {key: fetched[key] if key in fetched else known[key][1] for key in listing}
-        if stale or any(key.startswith(prefix) and key not in listing for key in known):
+        if cache is not None and (stale or any(key.startswith(prefix) and key not in listing for key in known)):
             kept = {key: entry for key, entry in known.items() if not key.startswith(prefix)}
             _write_cache(cache, kept | {key: (listing[key], body) for key, body in bodies.items() if body})
         return merge_run_records(bodies.values())
@@ -305,10 +306,5 @@ def _read_cache(path: Path) -> dict[str, tuple[str, str]]:
 
 
 def _write_cache(path: Path, entries: dict[str, tuple[str, str]]) -> None:
-    """Only where the project keeps its own files (``.envctl`` exists): reading history creates nothing."""
-    if not path.parent.parent.is_dir():
-        return
-    from envctl.config.paths import PRIVATE_FILE, atomic_write_text
-
     with contextlib.suppress(OSError):  # a cache that cannot be written is only slower next time
         atomic_write_text(path, json.dumps(entries, separators=(",", ":")), mode=PRIVATE_FILE)
