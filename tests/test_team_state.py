@@ -185,6 +185,23 @@ def test_migrate_round_trip_after_a_real_local_run(aws: str, tmp_path: Path) -> 
     assert again.exit_code == 2 and "nothing to migrate" in again.stderr
 
 
+def test_verify_without_a_name_finds_the_environment_whose_state_is_in_s3(roots: tuple[Path, Path, Path]) -> None:
+    a, b, gate = roots
+    gate.touch()
+    assert run_cli("up", "test", root=a).exit_code == 0
+    make_env(b, "other", """
+        name: other
+        region: us-east-1
+        aws: {target: account, account_id: "123456789012"}
+        components:
+          queue: {}
+        """, {"queue": {"install-queue.sh": "true\n", "delete-queue.sh": "true\n"}})
+    # laptop b never ran either environment: only S3 knows that test has state
+    result = run_cli("verify", "--json", root=b)
+    assert result.exit_code in (0, 5), result.output
+    assert json.loads(result.stdout)["env"] == "test"
+
+
 def test_migrate_refuses_when_s3_already_has_state(roots: tuple[Path, Path, Path]) -> None:
     a, b, gate = roots
     gate.touch()

@@ -171,23 +171,39 @@ def sandbox_note(env: Environment, root: Path) -> str | None:
 
 
 def pick_environment(root: Path, name: str | None) -> str:
-    """``name``, else the one environment with recorded state (or the only environment there is)."""
+    """``name``, else the only environment there is, else the one with recorded state.
+
+    Not ``down``'s rule (the one environment that is up): verify runs after a teardown, when that environment is
+    down but its state is still recorded. The state is looked for where the environment keeps it, so a team's
+    environment whose state is in S3 counts on a laptop that never ran it.
+    """
     if name:
         return name
     names = list_environment_names(root)
     if len(names) == 1:
         return names[0]
-    from envctl.state.local import LocalBackend
-
-    backend = LocalBackend(root)
-    with_state = [n for n in names if backend.load(n).exists]
-    if len(with_state) == 1:
-        return with_state[0]
     if not names:
         raise UsageError(f"no environments in {root / 'environments'}")
+    with_state = [n for n in names if _has_state(root, n)]
+    if len(with_state) == 1:
+        return with_state[0]
     listed = ", ".join(with_state or names)
     raise UsageError(f"which environment? {'several have state' if with_state else 'none has state'}: {listed}",
                      hint="name it: envctl verify ENV")
+
+
+def _has_state(root: Path, name: str) -> bool:
+    """An environment that cannot be loaded or whose state cannot be read is not the one meant: naming it
+    shows why."""
+    from envctl.config.load import load_environment
+    from envctl.errors import EnvctlError
+    from envctl.state.backends import backend_for
+
+    try:
+        env = load_environment(root, name)
+        return backend_for(root, env.state, env=env).load(name).exists
+    except EnvctlError:
+        return False
 
 
 # ---------------------------------------------------------------- actual spend (Cost Explorer)
