@@ -11,6 +11,7 @@ import yaml
 
 from envctl import DISTRIBUTION
 from envctl.schedule import cron as cronexpr
+from envctl.schedule.github_checks import LOCK
 from tests.conftest import make_env, run_cli, write_script
 
 SCHEDULE = """
@@ -40,6 +41,7 @@ def github_project(tmp_path: Path, **kw: str) -> Path:
     """An environment a runner can schedule (an account, team state) in a checkout of envctl's own source."""
     root = project(tmp_path, target="account", state=S3_STATE, **kw)
     (root / "pyproject.toml").write_text(f'[project]\nname = "{DISTRIBUTION}"\nversion = "0.1.0"\n')
+    (root / LOCK).write_text("typer==0.28.0 --hash=sha256:" + "0" * 64 + "\n")
     (root / ".git").mkdir()
     return root
 
@@ -300,7 +302,9 @@ def test_github_workflow_installs_envctl_from_the_commit_it_checked_out(tmp_path
     checkout = next(i for i, s in enumerate(steps) if s.get("uses", "").startswith("actions/checkout@"))
     install = next(i for i, s in enumerate(steps) if "pip install" in s.get("run", ""))
     assert checkout < install, names
-    assert steps[install]["run"] == 'python -m pip install "${GITHUB_WORKSPACE}"'
+    assert steps[install]["run"].splitlines() == [
+        'python -m pip install --require-hashes -r "${GITHUB_WORKSPACE}/requirements-runner.txt"',
+        'python -m pip install --no-index --no-build-isolation "${GITHUB_WORKSPACE}"']
     assert steps[checkout]["with"]["persist-credentials"] == "false"
     runs = "\n".join(step.get("run", "") for step in steps)
     assert "envctl==" not in runs and "pip install envctl" not in runs
@@ -317,9 +321,14 @@ def test_github_needs_envctl_source_in_the_repository(tmp_path: Path) -> None:
     vendored = root / "vendor" / "envctl"
     vendored.mkdir(parents=True)
     (vendored / "pyproject.toml").write_text(f'[project]\nname = "{DISTRIBUTION}"\n')
+    unlocked = run_cli("schedule", "test", "--github", "--envctl-path", str(vendored), root=root)
+    assert unlocked.exit_code == 2, unlocked.output  # a copy without the pinned dependencies
+    assert f"{vendored} has none" in unlocked.stderr and "scripts/lock-runner.sh" in unlocked.stderr
+    (vendored / LOCK).write_text((root / LOCK).read_text())
     result = run_cli("schedule", "test", "--github", "--envctl-path", str(vendored), root=root)
     assert result.exit_code == 0, result.output
-    assert 'run: python -m pip install "${GITHUB_WORKSPACE}/vendor/envctl"' in result.stdout
+    assert '-r "${GITHUB_WORKSPACE}/vendor/envctl/requirements-runner.txt"' in result.stdout
+    assert 'pip install --no-index --no-build-isolation "${GITHUB_WORKSPACE}/vendor/envctl"' in result.stdout
     elsewhere = tmp_path.parent / f"{tmp_path.name}-elsewhere"
     elsewhere.mkdir()
     (elsewhere / "pyproject.toml").write_text(f'[project]\nname = "{DISTRIBUTION}"\n')
@@ -333,3 +342,30 @@ def test_the_distribution_is_not_named_envctl() -> None:
     from tests.conftest import REPO
 
     assert project_name(REPO) == DISTRIBUTION != "envctl"
+
+
+def test_the_runner_lock_pins_every_dependency_by_hash() -> None:
+    """What a scheduled job installs: each of pyproject.toml's dependencies and build requirements at one
+    version that its range allows, every package with at least one hash (pip's --require-hashes)."""
+    import tomllib
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    from tests.conftest import REPO
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())
+    wanted = [Requirement(r) for r in [*project["project"]["dependencies"], *project["build-system"]["requires"]]]
+    pinned: dict[str, tuple[str, int]] = {}
+    # one requirement per entry: "name==version \", its hash lines, then "# via" comments
+    for entry in (REPO / LOCK).read_text().replace("\\\n", " ").splitlines():
+        words = entry.split()
+        if not words or words[0].startswith("#"):
+            continue
+        name, _, version = words[0].partition("==")
+        assert version, f"{entry!r}: not pinned to one version"
+        pinned[canonicalize_name(name)] = (version, sum(w.startswith("--hash=sha256:") for w in words))
+    assert all(hashes >= 1 for _, hashes in pinned.values()), pinned
+    for req in wanted:
+        assert canonicalize_name(req.name) in pinned, f"{req.name} is not in {LOCK}: run scripts/lock-runner.sh"
+        version, _ = pinned[canonicalize_name(req.name)]
+        assert req.specifier.contains(version), f"{LOCK} pins {req.name} {version}, outside {req.specifier}"

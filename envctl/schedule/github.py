@@ -6,8 +6,8 @@ offset is in force on the day it fires (it asks ``date`` in the zone). The local
 across both DST changes, with no edit to the workflow.
 
 Everything is pinned: actions by full commit SHA (a tag can be moved), the runner image by version (no
-``-latest``), and envctl is installed from the commit checked out (see :mod:`envctl.schedule.github_checks`,
-which also refuses what a runner could not do).
+``-latest``), envctl installed from the commit checked out and its dependencies by hash (see
+:mod:`envctl.schedule.github_checks`, which also refuses what a runner could not do).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from envctl.config.regions import partition_of
 from envctl.errors import ConfigError
 from envctl.schedule import cron as cronexpr
 from envctl.schedule.crontab import WAIT_LOCK, require_schedule
-from envctl.schedule.github_checks import Checkout, check_runnable, checkout
+from envctl.schedule.github_checks import LOCK, Checkout, check_runnable, checkout
 
 # Full commit SHAs of released versions (each checked against the release tag it names).
 CHECKOUT = ("actions/checkout", "11bd71901bbe5b1630ceea73d27597364c9af683", "v4.2.2")
@@ -142,7 +142,10 @@ def github_workflow(env: Environment, source: Checkout, *, role_arn: str | None 
         *_uses("Set up Python", SETUP_PYTHON, {"python-version": PYTHON}),
         "      - name: Install envctl from this commit (never by name from a package index)",
         "        if: steps.decide.outputs.action != ''",
-        f"        run: python -m pip install \"{workspace}\"",
+        f"        # its dependencies and what builds it: exactly the files whose hashes {LOCK} lists",
+        "        run: |",
+        f"          python -m pip install --require-hashes -r \"{workspace}/{LOCK}\"",
+        f"          python -m pip install --no-index --no-build-isolation \"{workspace}\"",
         *_uses("AWS credentials (OIDC role)", CONFIGURE_AWS, {
             "role-to-assume": role, "aws-region": env.region,
             "role-session-name": f"envctl-{env.name}-${{{{ github.run_id }}}}"}),

@@ -12,7 +12,9 @@ A workflow that cannot work is worse than none: it runs every night, exits 0 and
 
 The job installs envctl from the commit it checked out, never by name from a package index: the name
 ``envctl`` there belongs to another project, and a version it publishes would then run with the
-environment's AWS role.
+environment's AWS role. Its dependencies come from the source's ``requirements-runner.txt``, each at one
+version with its hashes (``scripts/lock-runner.sh`` writes it), so a release published since is never run
+either.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ _PROJECT_NAME = re.compile(r"^\[project\]\s*$(?:(?!^\[).)*?^name\s*=\s*[\"']([^\
 _LOOPBACK = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
 #: the source of the envctl running now (a checkout, when it was installed with ``pip install -e``)
 _RUNNING = Path(__file__).resolve().parents[2]
+#: in envctl's source: every package the job installs, pinned with hashes
+LOCK = "requirements-runner.txt"
 
 
 def refusals(env: Environment) -> list[str]:
@@ -139,5 +143,9 @@ def checkout(root: Path, envctl_path: Path | None = None, *, running: Path | Non
 
 
 def _checkout(top: Path, folder: Path, root: Path) -> Checkout:
+    if not (folder / LOCK).is_file():
+        raise RefusedError(f"no workflow written: the job installs envctl's dependencies only from {LOCK} in "
+                           f"envctl's source (each pinned, with its hashes), and {folder} has none",
+                           hint=f"copy {LOCK} with envctl's source, or write it there with scripts/lock-runner.sh")
     submodule = folder != top and (folder / ".git").is_file()
     return Checkout(folder.relative_to(top).as_posix(), root.relative_to(top).as_posix(), submodule)
