@@ -212,16 +212,16 @@ def test_due_for_reap_counts_from_up_since(tmp_path: Path) -> None:
         backend.save(st)
     envs = [load_environment(root, "test"), load_environment(root, "asleep")]
     now = _dt.datetime(2026, 1, 1, 0, 0, 2, tzinfo=_dt.timezone.utc)
-    assert due_for_reap(root, envs, now) == [("test", long_ago, 1.0)]
-    assert due_for_reap(root, envs, now - _dt.timedelta(seconds=1.5)) == []
+    assert due_for_reap(envs, now) == [("test", long_ago, 1.0)]
+    assert due_for_reap(envs, now - _dt.timedelta(seconds=1.5)) == []
     st = backend.load("test")
     st.component("app").state = "install_failed"  # partial counts as up
     backend.save(st)
-    assert [d.env for d in due_for_reap(root, envs, now)] == ["test"]
+    assert [d.env for d in due_for_reap(envs, now)] == ["test"]
     for comp in ("network", "cluster", "app"):
         st.component(comp).state = "down"
     backend.save(st)
-    assert due_for_reap(root, envs, now) == []
+    assert due_for_reap(envs, now) == []
 
 
 def test_status_names_a_database_that_started_by_itself(aws: str, tmp_path: Path) -> None:

@@ -59,7 +59,7 @@ def register(app: typer.Typer) -> None:
         names = env or []
         if not dry_run and not yes:
             envs, _ = core.candidates(root, names)
-            due = core.due_for_reap(root, envs)
+            due = core.due_for_reap(envs)
             if not due:
                 render.line("nothing is past its down_after")
                 return

@@ -12,7 +12,7 @@ from envctl.config.model import Environment
 from envctl.errors import EnvctlError, UsageError
 from envctl.run.redact import Redactor, mask_outputs
 from envctl.run.scriptenv import script_hashes
-from envctl.state.backends import backend_for
+from envctl.state.backends import load_state
 from envctl.state.model import EnvState
 
 
@@ -58,10 +58,6 @@ class EnvStatus:
                            for c in self.components],
             "warnings": self.warnings, **self.extra,
         }
-
-
-def load_state(env: Environment) -> EnvState:
-    return backend_for(env.root, env.state, env=env).load(env.name)
 
 
 def environment_status(env: Environment, st: EnvState | None = None) -> EnvStatus:

@@ -18,7 +18,7 @@ from envctl.config.load import list_environment_names, load_environment
 from envctl.config.model import Environment
 from envctl.errors import EnvctlError, ExitCode, LockedError
 from envctl.run.results import Reporter, RunOptions, RunResult
-from envctl.state.backends import backend_for
+from envctl.state.backends import load_state
 from envctl.state.model import EnvState
 
 REAPED_STATES = ("up", "partial")
@@ -37,14 +37,14 @@ def _since(st: EnvState) -> str | None:
     return min(times) if times else None
 
 
-def due_for_reap(root: Path, envs: Iterable[Environment], now: _dt.datetime | None = None) -> list[Due]:
+def due_for_reap(envs: Iterable[Environment], now: _dt.datetime | None = None) -> list[Due]:
     """The environments up (or partial) for longer than their ``down_after``, oldest first."""
     moment = now or _dt.datetime.now(_dt.timezone.utc)
     due = []
     for env in envs:
         if env.schedule is None or env.schedule.down_after is None:
             continue
-        st = backend_for(root, env.state, env=env).load(env.name)
+        st = load_state(env)
         if st.overall(list(env.components)) not in REAPED_STATES:
             continue
         since = _since(st)
@@ -94,7 +94,7 @@ def reap(root: Path, names: Sequence[str] = (), *, reporter: Reporter, dry_run: 
 
     envs, problems = candidates(root, names)
     result = ReapResult([], problems)
-    for due in due_for_reap(root, envs, now):
+    for due in due_for_reap(envs, now):
         if dry_run:
             result.reaped.append(Reaped(due))
             continue

@@ -12,9 +12,10 @@ from typing import Any
 from envctl.config.load import load_environment
 from envctl.config.model import Environment, ScheduleConfig
 from envctl.errors import EnvctlError
-from envctl.run.status import EnvStatus, environment_status, list_environments, load_state
+from envctl.run.status import EnvStatus, environment_status, list_environments
 from envctl.sleep.costmodel import CostModel
 from envctl.sleep.hours import HOURS_PER_MONTH, month_hours
+from envctl.state.backends import load_state
 from envctl.state.model import EnvState
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from envctl.state.local import LocalBackend
-from envctl.state.model import StateBackend
+from envctl.state.model import EnvState, StateBackend
+
+if TYPE_CHECKING:
+    from envctl.config.model import Environment
 
 
 def backend_for(root: Path, config: Any = None, *, env: Any = None) -> StateBackend:
@@ -22,3 +25,8 @@ def backend_for(root: Path, config: Any = None, *, env: Any = None) -> StateBack
 
     factory = client_factory_for_env(env, root) if env is not None else None
     return S3Backend(root, config, client_factory=factory)
+
+
+def load_state(env: Environment) -> EnvState:
+    """``env``'s state, read from wherever its ``state:`` block keeps it (empty, ``exists`` false, when none)."""
+    return backend_for(env.root, env.state, env=env).load(env.name)

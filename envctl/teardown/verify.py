@@ -63,9 +63,9 @@ def targets_from(env: Environment, outputs: Mapping[str, Mapping[str, str]] | No
 
 
 def state_outputs(env: Environment) -> dict[str, dict[str, str]]:
-    from envctl.state.backends import backend_for
+    from envctl.state.backends import load_state
 
-    state = backend_for(env.root, env.state, env=env).load(env.name)
+    state = load_state(env)
     return {name: {**c.deleted_outputs, **c.outputs} for name, c in state.components.items()}
 
 
@@ -164,9 +164,9 @@ def sandbox_note(env: Environment, root: Path) -> str | None:
     if env.aws.target != "sandbox":
         return None
     from envctl.aws import sandbox
-    from envctl.state.backends import backend_for
+    from envctl.state.backends import load_state
 
-    recorded = backend_for(root, env.state, env=env).load(env.name).sandbox_id
+    recorded = load_state(env).sandbox_id
     return sandbox.check_environment_alive(root, recorded, env=env.name)
 
 
@@ -197,11 +197,10 @@ def _has_state(root: Path, name: str) -> bool:
     shows why."""
     from envctl.config.load import load_environment
     from envctl.errors import EnvctlError
-    from envctl.state.backends import backend_for
+    from envctl.state.backends import load_state
 
     try:
-        env = load_environment(root, name)
-        return backend_for(root, env.state, env=env).load(name).exists
+        return load_state(load_environment(root, name)).exists
     except EnvctlError:
         return False
 
