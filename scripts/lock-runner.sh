@@ -11,19 +11,21 @@
 set -euo pipefail
 
 UV_VERSION=0.9.5               # the resolver, pinned like everything else
-PYTHON_VERSION=3.12            # envctl.schedule.github.PYTHON
-PLATFORM=x86_64-manylinux_2_39 # ubuntu-24.04, envctl.schedule.github.RUNNER
+PLATFORM=x86_64-manylinux_2_39 # the job's runner, envctl.schedule.github.RUNNER (ubuntu-24.04)
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
+cd "$top"
+python_version=$(python -c 'from envctl.schedule.github import PYTHON; print(PYTHON)') # the job's Python
 python -m venv "$work/uv"
 "$work/uv/bin/python" -m pip install --quiet "uv==$UV_VERSION"
 python -m pip freeze --exclude-editable >"$work/tested.txt"
-printf 'setuptools>=68\nwheel\n' >"$work/build.in" # pyproject.toml's [build-system] requires
-cp "$top/pyproject.toml" "$work/pyproject.toml"     # relative names keep the file's comments free of temp paths
+python -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"], sep="\n")' \
+  >"$work/build.in"
+cp pyproject.toml "$work/pyproject.toml" # relative names keep the file's comments free of temp paths
 cd "$work"
 "$work/uv/bin/uv" pip compile pyproject.toml build.in --constraint tested.txt --generate-hashes \
-  --python-version "$PYTHON_VERSION" --python-platform "$PLATFORM" \
+  --python-version "$python_version" --python-platform "$PLATFORM" \
   --custom-compile-command "scripts/lock-runner.sh" --output-file "$top/requirements-runner.txt"
